@@ -1,0 +1,26 @@
+"""One exception hierarchy for fieldlab.
+
+Every error a user can trigger derives from :class:`FieldlabError`, so callers can catch the
+family, and every message names the offending input and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class FieldlabError(Exception):
+    """Base class of every error fieldlab raises on purpose."""
+
+
+class UnknownSystemError(FieldlabError, KeyError):
+    """A simulator name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ParameterError(FieldlabError, ValueError):
+    """A simulator parameter that is unknown or out of range."""
+
+
+class SimulationError(FieldlabError, RuntimeError):
+    """A simulation produced non-finite values."""
