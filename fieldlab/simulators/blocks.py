@@ -22,11 +22,11 @@ def to_blocks(a: np.ndarray, block: int) -> np.ndarray:
     pad = n_blocks * block - n
     if pad:
         a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)], axis=0)
-    a = a.reshape((n_blocks, block) + a.shape[1:])
+    a = a.reshape((n_blocks, block, *a.shape[1:]))
     return np.ascontiguousarray(np.moveaxis(a, 1, -1))
 
 
 def from_blocks(a: np.ndarray, n_sims: int) -> np.ndarray:
     """Inverse of :func:`to_blocks`: ``(n_blocks, *rest, block)`` -> ``(n_sims, *rest)``."""
     a = np.moveaxis(a, -1, 1)
-    return np.ascontiguousarray(a.reshape((-1,) + a.shape[2:])[:n_sims])
+    return np.ascontiguousarray(a.reshape((-1, *a.shape[2:]))[:n_sims])

@@ -28,7 +28,7 @@ _JIT = {"cache": True, "error_model": "numpy", "inline": "always"}
 
 
 @njit(**_JIT)
-def add_pair_forces(x, coupling, law, strength, f, r2, c):  # noqa: ANN001, ANN201
+def add_pair_forces(x, coupling, law, strength, f, r2, c):
     """Add the pair force of ``law`` with coupling ``(P, P, B)`` and prefactor ``strength``."""
     n_p, n_d, n_b = x.shape
     for i in range(n_p):
@@ -53,7 +53,7 @@ def add_pair_forces(x, coupling, law, strength, f, r2, c):  # noqa: ANN001, ANN2
 
 
 @njit(**_JIT)
-def add_static_coulomb(x, charge, src_pos, src_charge, strength, f, r2, c):  # noqa: ANN001, ANN201
+def add_static_coulomb(x, charge, src_pos, src_charge, strength, f, r2, c):
     """Add Coulomb forces from static sources ``src_pos (K, D)``, ``src_charge (K,)``."""
     n_p, n_d, n_b = x.shape
     for i in range(n_p):
@@ -73,7 +73,7 @@ def add_static_coulomb(x, charge, src_pos, src_charge, strength, f, r2, c):  # n
 
 
 @njit(**_JIT)
-def add_lorentz(v, charge, bfield, f):  # noqa: ANN001, ANN201
+def add_lorentz(v, charge, bfield, f):
     """Add :math:`q_i\\, v_i \\times B` for a uniform field ``bfield (3,)`` (3-D only)."""
     bx, by, bz = bfield[0], bfield[1], bfield[2]
     for i in range(v.shape[0]):
@@ -86,7 +86,7 @@ def add_lorentz(v, charge, bfield, f):  # noqa: ANN001, ANN201
 
 
 @njit(**_JIT)
-def add_uniform(uniform, f):  # noqa: ANN001, ANN201
+def add_uniform(uniform, f):
     """Add the same force vector ``uniform (D,)`` to every particle."""
     for i in range(f.shape[0]):
         for d in range(f.shape[1]):
@@ -95,7 +95,7 @@ def add_uniform(uniform, f):  # noqa: ANN001, ANN201
 
 
 @njit(**_JIT)
-def clip_components(f, max_force, clipped):  # noqa: ANN001, ANN201
+def clip_components(f, max_force, clipped):
     """Clip each force component to ``[-max_force, max_force]``; count clips per simulation."""
     for i in range(f.shape[0]):
         for d in range(f.shape[1]):
@@ -107,7 +107,7 @@ def clip_components(f, max_force, clipped):  # noqa: ANN001, ANN201
 
 
 @njit(**_JIT)
-def clip_norms(f, max_force, clipped, norm):  # noqa: ANN001, ANN201
+def clip_norms(f, max_force, clipped, norm):
     """Rescale each particle's force whose norm exceeds ``max_force`` to that norm; count clips."""
     n_p, n_d, n_b = f.shape
     for i in range(n_p):
@@ -127,7 +127,7 @@ def clip_norms(f, max_force, clipped, norm):  # noqa: ANN001, ANN201
 
 
 @njit(**_JIT)
-def add_softened_gravity(x, mass, g, eps2, a, r2, c):  # noqa: ANN001, ANN201
+def add_softened_gravity(x, mass, g, eps2, a, r2, c):
     """Add softened gravitational *accelerations* between the particles; masses ``(P, B)``."""
     n_p, n_d, n_b = x.shape
     for i in range(n_p):
@@ -148,7 +148,7 @@ def add_softened_gravity(x, mass, g, eps2, a, r2, c):  # noqa: ANN001, ANN201
 
 
 @njit(**_JIT)
-def add_softened_sources(x, src_pos, src_mass, g, eps2, a, r2, c):  # noqa: ANN001, ANN201
+def add_softened_sources(x, src_pos, src_mass, g, eps2, a, r2, c):
     """Add softened gravitational accelerations from static sources ``src_pos (K, D, B)``."""
     n_p, n_d, n_b = x.shape
     for i in range(n_p):

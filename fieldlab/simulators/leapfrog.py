@@ -21,7 +21,7 @@ from fieldlab.simulators import forces
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _accel(x, mass, src_pos, src_mass, g, eps2, a, r2, c):  # noqa: ANN001, ANN202
+def _accel(x, mass, src_pos, src_mass, g, eps2, a, r2, c):
     a[:] = 0.0
     forces.add_softened_gravity(x, mass, g, eps2, a, r2, c)
     if src_pos.shape[0] > 0:
@@ -29,7 +29,7 @@ def _accel(x, mass, src_pos, src_mass, g, eps2, a, r2, c):  # noqa: ANN001, ANN2
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _save(pos, vel, x, v, b, k, n_sims):  # noqa: ANN001, ANN202
+def _save(pos, vel, x, v, b, k, n_sims):
     n_p, n_d, n_b = x.shape
     for s in range(n_b):
         gi = b * n_b + s
@@ -41,12 +41,12 @@ def _save(pos, vel, x, v, b, k, n_sims):  # noqa: ANN001, ANN202
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def integrate(  # noqa: ANN201
-    x0,  # noqa: ANN001
-    v0,  # noqa: ANN001
-    mass,  # noqa: ANN001
-    src_pos,  # noqa: ANN001
-    src_mass,  # noqa: ANN001
+def integrate(
+    x0,
+    v0,
+    mass,
+    src_pos,
+    src_mass,
     g: float,
     softening: float,
     dt: float,

@@ -75,7 +75,7 @@ def resolve_params(system: str | System, params: Mapping[str, Any] | None = None
 
 
 @contextmanager
-def _threads(n: int | None):  # noqa: ANN202
+def _threads(n: int | None):
     if n is None:
         yield
         return

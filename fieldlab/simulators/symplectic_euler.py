@@ -59,7 +59,7 @@ class Schedule(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _force(x, v, charge, coupling, m, f, clipped, r2, c):  # noqa: ANN001, ANN202
+def _force(x, v, charge, coupling, m, f, clipped, r2, c):
     law, strength, max_force, clip_norm, src_pos, src_charge, bfield, uniform = m
     f[:] = 0.0
     forces.add_pair_forces(x, coupling, law, strength, f, r2, c)
@@ -76,7 +76,7 @@ def _force(x, v, charge, coupling, m, f, clipped, r2, c):  # noqa: ANN001, ANN20
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _reflect(x, v, box):  # noqa: ANN001, ANN202
+def _reflect(x, v, box):
     n_p, n_d, n_b = x.shape
     for i in range(n_p):
         for d in range(n_d):
@@ -118,13 +118,22 @@ def integrate(
     )
     dt, n_steps, every, walls, box = sched
     return _integrate(
-        x0, v0, charge, coupling, tuple(model), float(dt), int(n_steps), int(every), bool(walls),
-        float(box), n_sims
+        x0,
+        v0,
+        charge,
+        coupling,
+        tuple(model),
+        float(dt),
+        int(n_steps),
+        int(every),
+        bool(walls),
+        float(box),
+        n_sims,
     )
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _integrate(x0, v0, charge, coupling, model, dt, n_steps, every, walls, box, n_sims):  # noqa: ANN001, ANN202
+def _integrate(x0, v0, charge, coupling, model, dt, n_steps, every, walls, box, n_sims):
     n_blocks, n_p, n_d, n_b = x0.shape
     n_frames = (n_steps - 1) // every
     pos = np.empty((n_sims, n_frames, n_p, n_d))
