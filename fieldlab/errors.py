@@ -24,3 +24,22 @@ class ParameterError(FieldlabError, ValueError):
 
 class SimulationError(FieldlabError, RuntimeError):
     """A simulation produced non-finite values."""
+
+
+class DatasetError(FieldlabError, RuntimeError):
+    """A dataset that cannot be generated, opened or trusted; the message names the dataset."""
+
+
+class CardError(DatasetError, ValueError):
+    """A dataset card that is not valid; the message names the card file, the field and the choices."""
+
+
+class UnknownDatasetError(DatasetError, KeyError):
+    """A dataset name with no card in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A catalogued dataset that has not been generated (completely) under the data root."""
