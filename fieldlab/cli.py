@@ -5,7 +5,11 @@ Each subcommand is a thin wrapper: parse, call the library, print. ``fieldlab --
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+import yaml
 
 app = typer.Typer(
     name="fieldlab",
@@ -13,6 +17,50 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["n_steps=2000", "magnetic_field=[0, 0, 1]"]`` -> ``{"n_steps": 2000, ...}`` (YAML values)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --set n_steps=2000")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@app.command()
+def simulate(
+    system: Annotated[str, typer.Argument(help="a registered system, e.g. charged, gravity")],
+    n_sims: Annotated[int, typer.Option(help="number of simulations")] = 4,
+    seed: Annotated[int, typer.Option(help="seed of the batch")] = 0,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a parameter: --set n_steps=2000 (repeatable)"),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="save a trajectory figure here (PNG)")] = None,
+) -> None:
+    """Run a simulator with its published defaults and summarise (or draw) the trajectories."""
+    from fieldlab.errors import FieldlabError
+    from fieldlab.simulators import simulate as run_simulation
+
+    try:
+        result = run_simulation(system, n_sims, seed, _parse_overrides(set_ or []))
+    except FieldlabError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    pos = result.position
+    typer.echo(
+        f"{system}: {result.n_sims} simulations, {pos.shape[1]} frames, {pos.shape[2]} particles "
+        f"in {pos.shape[3]}-D; t = {result.time[0]:g} .. {result.time[-1]:g}; "
+        f"force caps hit {int(result.status.clipped.sum())} times"
+    )
+    if plot is not None:
+        from fieldlab.viz import plot_trajectories
+
+        plot_trajectories(result, plot)
+        typer.echo(f"trajectories drawn to {plot}")
 
 
 @app.command()
