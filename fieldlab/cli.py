@@ -71,5 +71,12 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from fieldlab.catalog.cli import catalog_app  # noqa: E402
+from fieldlab.pipelines.cli import generate  # noqa: E402
+
+app.add_typer(catalog_app, name="catalog")
+app.command("generate")(generate)
+
+
 if __name__ == "__main__":
     app()

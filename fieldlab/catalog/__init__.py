@@ -1,0 +1,39 @@
+"""The data catalog: dataset cards, their fingerprints and stores, and access to generated data.
+
+>>> from fieldlab.catalog import open_dataset
+>>> ds = open_dataset("nri-charged-2d-mini", "train")     # lazy xarray Dataset
+>>> ds.position.dims
+('sim', 'time', 'particle', 'space')
+"""
+
+from fieldlab.catalog.access import open_dataset, open_statistics
+from fieldlab.catalog.card import SPLITS, Card, FrameWindow, SplitSpec, TaskSpec, ValidationSpec
+from fieldlab.catalog.fingerprint import canonical_json, fingerprint, fingerprint_payload
+from fieldlab.catalog.loading import card_names, card_path, catalog_dir, load_card, read_card
+from fieldlab.catalog.location import DatasetLocation, data_root, locate
+from fieldlab.catalog.verify import ChunkProblem, VerifyReport, verify
+
+__all__ = [
+    "SPLITS",
+    "Card",
+    "ChunkProblem",
+    "DatasetLocation",
+    "FrameWindow",
+    "SplitSpec",
+    "TaskSpec",
+    "ValidationSpec",
+    "VerifyReport",
+    "canonical_json",
+    "card_names",
+    "card_path",
+    "catalog_dir",
+    "data_root",
+    "fingerprint",
+    "fingerprint_payload",
+    "load_card",
+    "locate",
+    "open_dataset",
+    "open_statistics",
+    "read_card",
+    "verify",
+]

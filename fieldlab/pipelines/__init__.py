@@ -1,0 +1,27 @@
+"""Dask pipelines: a dataset card -> chunked generation tasks -> a zarr store with statistics.
+
+:func:`generate` is the entry point; the stages live in their own modules: :mod:`.plan` (chunks and
+seeds), :mod:`.schema` (the xarray schema and zarr layout), :mod:`.tasks` (what a worker runs),
+:mod:`.validation` (invalid simulations), :mod:`.records` (completion records and checksums),
+:mod:`.statistics` (normalisation statistics) and :mod:`.cluster` (where tasks run).
+``generate`` is imported on first use, so reading records does not load dask.distributed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fieldlab.pipelines.plan import ChunkJob, plan, resample_seed, split_seed
+
+if TYPE_CHECKING:
+    from fieldlab.pipelines.pipeline import GenerationSummary, generate
+
+__all__ = ["ChunkJob", "GenerationSummary", "generate", "plan", "resample_seed", "split_seed"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("generate", "GenerationSummary"):
+        from fieldlab.pipelines import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'fieldlab.pipelines' has no attribute {name!r}")

@@ -1,0 +1,40 @@
+"""The Dask cluster generation runs on: a local one by default, or an existing one.
+
+The local cluster has one single-threaded worker process per core: each task runs its Numba
+kernel on one thread, and parallelism comes from running tasks side by side. An existing
+``dask.distributed`` cluster is reached by its scheduler address; its workers must be able to
+import fieldlab and to reach the data root (a shared file system or an object store URL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from distributed import Client, LocalCluster
+
+
+@contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
+    """A client of the cluster at ``scheduler``, or of a new local cluster of ``workers`` processes.
+
+    The local cluster (default: one worker per core) is shut down on exit; an existing cluster is
+    left running.
+    """
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

@@ -1,0 +1,242 @@
+"""``generate``: a card -> a template store -> one Dask task per chunk -> statistics.
+
+Stages (each a pure function elsewhere; this module only wires them):
+
+1. prepare the root group of ``<data root>/<name>/<fingerprint>.zarr`` (attributes: the card,
+   fingerprint, state) and, per split, the template (:func:`~fieldlab.pipelines.tasks.write_template`);
+2. submit :func:`~fieldlab.pipelines.tasks.run_chunk` for every chunk without a completion record,
+   showing progress as they finish;
+3. merge the records in chunk order: normalisation statistics of the training split, counts of
+   resampled simulations; mark the store complete.
+
+A crash loses at most the chunks in flight: a rerun finds the template and the records, and
+submits only the missing chunks. Because every chunk's numbers depend only on (card seed, split,
+chunk index), a resumed run writes the same bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import zarr
+from distributed import Client, as_completed
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fieldlab import __version__
+from fieldlab.catalog.card import Card
+from fieldlab.catalog.loading import load_card
+from fieldlab.catalog.location import DatasetLocation, locate
+from fieldlab.errors import DatasetError
+from fieldlab.pipelines.cluster import connect
+from fieldlab.pipelines.plan import plan, split_seed
+from fieldlab.pipelines.records import read_records
+from fieldlab.pipelines.schema import CONVENTIONS
+from fieldlab.pipelines.statistics import combine
+from fieldlab.pipelines.tasks import run_chunk, write_template
+
+
+@dataclass
+class GenerationSummary:
+    """What a call to :func:`generate` did."""
+
+    dataset: str
+    store: str
+    chunks: int
+    skipped: int
+    written: int
+    resampled: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def generate(
+    name: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    data_root: str | None = None,
+    overwrite: bool = False,
+    catalog: str | None = None,
+    client: Client | None = None,
+    progress: bool = True,
+) -> GenerationSummary:
+    """Generate (or finish generating) dataset ``name``.
+
+    Args:
+        workers: local worker processes (default: one per core); ignored with ``scheduler``/``client``.
+        scheduler: address of an existing dask.distributed scheduler, e.g. ``tcp://host:8786``.
+        data_root: local path or fsspec URL (default ``$FIELDLAB_DATA`` or ``./data``).
+        overwrite: delete the store and its records first.
+        catalog: the card directory (default ``$FIELDLAB_CATALOG`` or the repository's).
+        client: an existing Dask client to use (takes precedence over ``scheduler``).
+        progress: show a progress bar.
+    """
+    t0 = time.perf_counter()
+    card = load_card(name, catalog)
+    loc = locate(card, data_root)
+    if overwrite:
+        _remove(loc)
+    root = _open_root(loc)
+    if root is not None and root.attrs.get("state") == "complete":
+        n = sum(card.n_chunks(s) for s in card.split_names())
+        return GenerationSummary(name, loc.store, n, n, 0, dict(root.attrs.get("resampled", {})))
+    session = nullcontext(client) if client is not None else connect(workers, scheduler)
+    with session as c:
+        if root is None or root.attrs.get("state") != "chunks":
+            _write_templates(c, card, loc)
+        elif root.attrs.get("chunk_size") != card.chunk_size:
+            raise DatasetError(
+                f"dataset {name!r}: the partial store at {loc.store} has chunk size "
+                f"{root.attrs.get('chunk_size')} but the card says {card.chunk_size}; "
+                "rerun with --overwrite"
+            )
+        done = read_records(loc.records)
+        jobs = [j for j in plan(card, loc) if (j.split, j.chunk) not in done]
+        total = sum(card.n_chunks(s) for s in card.split_names())
+        with _progress(progress, name, total, total - len(jobs)) as advance:
+            _run(c, jobs, advance)
+    resampled = _finalise(card, loc)
+    return GenerationSummary(
+        name, loc.store, total, total - len(jobs), len(jobs), resampled, time.perf_counter() - t0
+    )
+
+
+def dataset_attrs(card: Card, loc: DatasetLocation, split: str) -> dict[str, Any]:
+    """The attributes of split ``split``'s xarray Dataset."""
+    attrs = {
+        "title": card.description,
+        "dataset": card.name,
+        "split": split,
+        "simulator": card.simulator,
+        "simulator_version": card.simulator_version,
+        "params": card.resolved_params(split),
+        "seed": card.seed,
+        "split_seed": split_seed(card.seed, split),
+        "fingerprint": loc.fingerprint,
+        "fieldlab_version": __version__,
+        "references": card.reference,
+        "Conventions": CONVENTIONS,
+        "history": f"{_now()}: fieldlab {__version__} generate {card.name}",
+    }
+    if card.task is not None:
+        attrs["task"] = card.task.model_dump(mode="json")
+    return attrs
+
+
+def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
+    _remove(loc)
+    root = zarr.open_group(loc.store, mode="w", zarr_format=3)
+    root.attrs.update(
+        {
+            "dataset": card.name,
+            "fingerprint": loc.fingerprint,
+            "card": card.model_dump(mode="json"),
+            "chunk_size": card.chunk_size,
+            "splits": card.split_names(),
+            "fieldlab_version": __version__,
+            "Conventions": CONVENTIONS,
+            "state": "template",
+        }
+    )
+    futures = {
+        s: client.submit(
+            write_template,
+            loc.store,
+            s,
+            card.simulator,
+            card.resolved_params(s),
+            split_seed(card.seed, s),
+            card.splits[s].n_sims,
+            card.chunk_size,
+            dataset_attrs(card, loc, s),
+            key=f"template-{card.name}-{s}-{uuid.uuid4().hex[:8]}",
+        )
+        for s in card.split_names()
+    }
+    variables = {s: f.result() for s, f in futures.items()}
+    root.attrs.update({"variables": variables, "state": "chunks"})
+
+
+def _run(client: Client, jobs: list, advance: Any) -> None:
+    futures = [
+        client.submit(
+            run_chunk, j, key=f"{j.dataset}-{j.split}-{j.chunk:06d}-{uuid.uuid4().hex[:8]}"
+        )
+        for j in jobs
+    ]
+    try:
+        for fut in as_completed(futures):
+            fut.result()  # raises the task's error, e.g. invalid simulations
+            advance()
+    finally:
+        client.cancel(futures)
+
+
+def _finalise(card: Card, loc: DatasetLocation) -> dict[str, int]:
+    records = read_records(loc.records)
+    missing = [
+        (s, i) for s in card.split_names() for i in range(card.n_chunks(s)) if (s, i) not in records
+    ]
+    if missing:
+        raise DatasetError(
+            f"dataset {card.name!r}: chunks {missing[:10]} have no completion record"
+        )
+    stats = combine(records[("train", i)]["statistics"] for i in range(card.n_chunks("train")))
+    resampled = {
+        s: sum(records[(s, i)]["resampled"] for i in range(card.n_chunks(s)))
+        for s in card.split_names()
+    }
+    for s in card.split_names():
+        group = zarr.open_group(loc.store, path=s, mode="r+", zarr_format=3)
+        group.attrs.update({"normalisation": stats, "resampled": resampled[s]})
+    root = zarr.open_group(loc.store, mode="r+", zarr_format=3)
+    root.attrs.update(
+        {
+            "statistics": stats,
+            "resampled": resampled,
+            "state": "complete",
+            "history": f"{_now()}: fieldlab {__version__} generate {card.name}",
+        }
+    )
+    return resampled
+
+
+def _open_root(loc: DatasetLocation) -> zarr.Group | None:
+    try:
+        return zarr.open_group(loc.store, mode="r", zarr_format=3)
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return None
+
+
+def _remove(loc: DatasetLocation) -> None:
+    fs, _ = loc.filesystem()
+    for path in (loc.store, loc.records):
+        p = fs._strip_protocol(path)
+        if fs.exists(p):
+            fs.rm(p, recursive=True)
+
+
+@contextmanager
+def _progress(show: bool, name: str, total: int, done: int) -> Iterator[Any]:
+    if not show:
+        yield lambda: None
+        return
+    columns = (
+        TextColumn(f"generating {name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(name, total=total, completed=done)
+        yield lambda: bar.advance(task)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,68 @@
+"""Completion records: proof that a chunk's data was written, and what its bytes hash to.
+
+A task writes its chunk, reads the stored chunk files back, hashes them (sha256 per variable), and
+only then writes ``<fingerprint>.records/<split>/<chunk>.json`` (via a temporary name and a rename,
+so a record is either whole or absent). A rerun skips chunks that have a record; ``verify``
+rehashes the files and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import fsspec
+
+from fieldlab.simulators import VARIABLES
+
+
+def chunk_key(split: str, name: str, chunk: int) -> str:
+    """Key of the zarr v3 chunk file of ``chunk`` along ``sim`` (every other dimension is whole)."""
+    ndim = len(VARIABLES[name].dims)
+    return "/".join([split, name, "c", str(chunk), *["0"] * (ndim - 1)])
+
+
+def file_checksums(store: str, split: str, names: Iterable[str], chunk: int) -> dict[str, str]:
+    """sha256 of each variable's stored chunk file; ``"missing"`` where the file is absent."""
+    fs, root = fsspec.core.url_to_fs(store)
+    out = {}
+    for name in sorted(names):
+        try:
+            out[name] = hashlib.sha256(
+                fs.cat_file(f"{root}/{chunk_key(split, name, chunk)}")
+            ).hexdigest()
+        except FileNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def combined_checksum(checksums: dict[str, str]) -> str:
+    """One checksum for a chunk: sha256 over its variables' checksums in name order."""
+    text = "".join(f"{k}:{checksums[k]}\n" for k in sorted(checksums))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_record(path: str, record: dict[str, Any]) -> None:
+    """Write ``record`` as JSON to ``path``, whole or not at all."""
+    fs, p = fsspec.core.url_to_fs(path)
+    fs.makedirs(p.rsplit("/", 1)[0], exist_ok=True)
+    tmp = f"{p}.partial"
+    fs.pipe_file(tmp, json.dumps(record, sort_keys=True, indent=1).encode())
+    fs.mv(tmp, p)
+
+
+def read_records(records: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every readable record under ``records``, keyed by ``(split, chunk)``."""
+    fs, root = fsspec.core.url_to_fs(records)
+    if not fs.exists(root):
+        return {}
+    out = {}
+    for path in fs.glob(f"{root}/*/*.json"):
+        try:
+            rec = json.loads(fs.cat_file(path))
+        except (OSError, ValueError):
+            continue  # unreadable: treated as absent, so the chunk is regenerated
+        out[(rec["split"], int(rec["chunk"]))] = rec
+    return out

@@ -1,0 +1,91 @@
+"""The particle-dataset schema: a simulator's output as an xarray Dataset, and its zarr layout.
+
+One zarr group per split holds (``../../DESIGN.md``):
+
+- every variable the simulator returns, with dimensions from
+  :data:`fieldlab.simulators.VARIABLES` (``position``, ``velocity`` are
+  ``(sim, time, particle, space)``; per-particle attributes ``(sim, particle)``; pair couplings
+  ``(sim, particle, particle)``; sources shared by all simulations have no ``sim`` dimension);
+- coordinates ``sim`` (global simulation index), ``time`` (physical time) and ``space``
+  (``"x"``, ``"y"``[, ``"z"``]);
+- per variable ``units``, ``long_name`` and ``tensor_order`` (0 scalar, 1 vector);
+- dataset attributes: simulator, its version, resolved params, seed, fingerprint, fieldlab
+  version, CF ``Conventions`` and ``history``.
+
+Variables with a ``sim`` dimension are chunked ``chunk_size`` along ``sim`` and whole along every
+other dimension, so one generation task writes exactly one zarr chunk (one file) per variable.
+Chunks are stored uncompressed: trajectories are float64 noise to a compressor, and plain bytes make
+the stored chunk a direct image of the array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from fieldlab.simulators import VARIABLES, SimulationResult
+
+CONVENTIONS = "CF-1.11"
+SPACE_LABELS = ("x", "y", "z")
+
+
+def variable_attrs(name: str) -> dict[str, Any]:
+    """``units``, ``long_name`` and ``tensor_order`` of simulator variable ``name``."""
+    v = VARIABLES[name]
+    return {"units": v.units, "long_name": v.long_name, "tensor_order": v.tensor_order}
+
+
+def has_sim(name: str) -> bool:
+    """Whether variable ``name`` has one entry per simulation (else it is shared, written once)."""
+    return "sim" in VARIABLES[name].dims
+
+
+def template(
+    probe: SimulationResult, n_sims: int, chunk_size: int, attrs: dict[str, Any]
+) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+    """The split's lazy template and its zarr encoding.
+
+    Args:
+        probe: a result of the split's simulator (any number of simulations) giving shapes,
+            the time axis and the shared variables.
+        n_sims: simulations in the split; chunk_size: simulations per chunk.
+        attrs: the dataset attributes.
+
+    Returns:
+        ``(dataset, encoding)``: per-simulation variables are lazy dask zeros ``(n_sims, ...)``
+        (written as metadata only), shared variables hold their values.
+    """
+    data_vars, encoding = {}, {}
+    for name, arr in probe.variables.items():
+        dims = VARIABLES[name].dims
+        if has_sim(name):
+            chunks = (min(chunk_size, n_sims), *arr.shape[1:])
+            data = da.zeros((n_sims, *arr.shape[1:]), chunks=chunks, dtype=arr.dtype)
+            encoding[name] = {"chunks": chunks, "compressors": None}
+        else:
+            data = np.asarray(arr)
+            encoding[name] = {"compressors": None}
+        data_vars[name] = xr.Variable(dims, data, attrs=variable_attrs(name))
+    dim = probe.position.shape[-1]
+    coords = {
+        "sim": xr.Variable("sim", np.arange(n_sims, dtype=np.int64), {"long_name": "simulation"}),
+        "time": xr.Variable(
+            "time",
+            np.asarray(probe.time, dtype=np.float64),
+            {"units": "1", "long_name": "time", "standard_name": "time"},
+        ),
+        "space": xr.Variable(
+            "space", np.array(SPACE_LABELS[:dim], dtype=object), {"long_name": "spatial axis"}
+        ),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
+
+
+def chunk_dataset(variables: dict[str, np.ndarray]) -> xr.Dataset:
+    """The per-simulation variables of one chunk, ready for a region write along ``sim``."""
+    return xr.Dataset(
+        {name: (VARIABLES[name].dims, arr) for name, arr in variables.items() if has_sim(name)}
+    )

@@ -1,0 +1,85 @@
+"""The two kinds of generation task, run on Dask workers.
+
+- :func:`write_template`: one per split, before any chunk: simulates one probe simulation for
+  shapes and shared variables, writes the split's zarr metadata, coordinates and shared variables.
+- :func:`run_chunk`: simulates one chunk, validates it, writes it as a region of the store, hashes
+  the stored chunk files, and writes the completion record last.
+
+Both are pure functions of their (plain-data) arguments, so any worker can run any task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldlab.pipelines.plan import ChunkJob
+from fieldlab.pipelines.records import combined_checksum, file_checksums, write_record
+from fieldlab.pipelines.schema import chunk_dataset, has_sim, template
+from fieldlab.pipelines.statistics import chunk_moments
+from fieldlab.pipelines.validation import repair
+from fieldlab.simulators import simulate
+
+
+def write_template(
+    store: str,
+    split: str,
+    system: str,
+    params: dict[str, Any],
+    seed: int,
+    n_sims: int,
+    chunk_size: int,
+    attrs: dict[str, Any],
+) -> list[str]:
+    """Write group ``split`` of ``store`` with no chunk data; return its per-simulation variables."""
+    probe = simulate(system, 1, seed, params, threads=1, on_nonfinite="flag")
+    ds, encoding = template(probe, n_sims, chunk_size, attrs)
+    ds.to_zarr(
+        store,
+        group=split,
+        mode="w",
+        compute=False,
+        encoding=encoding,
+        zarr_format=3,
+        consolidated=False,
+    )
+    return sorted(k for k in probe.variables if has_sim(k))
+
+
+def run_chunk(job: ChunkJob) -> dict[str, Any]:
+    """Generate, write and record one chunk; return its completion record."""
+    result = simulate(
+        job.system,
+        job.n_sims,
+        job.seed,
+        job.params,
+        first_sim=job.start,
+        threads=job.threads,
+        on_nonfinite="flag",
+    )
+    variables, n_resampled = repair(job, result)
+    chunk_dataset(variables).to_zarr(
+        job.store,
+        group=job.split,
+        region={"sim": slice(job.start, job.stop)},
+        zarr_format=3,
+        consolidated=False,
+    )
+    names = [k for k in variables if has_sim(k)]
+    checksums = file_checksums(job.store, job.split, names, job.chunk)
+    record = {
+        "dataset": job.dataset,
+        "fingerprint": job.fingerprint,
+        "split": job.split,
+        "chunk": job.chunk,
+        "start": job.start,
+        "stop": job.stop,
+        "checksums": checksums,
+        "checksum": combined_checksum(checksums),
+        "resampled": n_resampled,
+        "clipped": int(result.status.clipped.sum()),
+        "statistics": (
+            chunk_moments(variables["position"], variables["velocity"]) if job.statistics else None
+        ),
+    }
+    write_record(job.record, record)
+    return record
