@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from fieldlab.errors import ParameterError, SimulationError, UnknownSystemError
 from fieldlab.simulators import (
     charged,
+    cybloids,
     electrostatic_field,
     gravitational_field,
     gravity,
@@ -39,6 +40,7 @@ SYSTEMS: dict[str, System] = {
         gravitational_field.SYSTEM,
         lorentz.SYSTEM,
         uniform_force.SYSTEM,
+        *cybloids.SYSTEMS,
     )
 }
 

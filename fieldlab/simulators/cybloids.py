@@ -1,0 +1,249 @@
+r"""Cybloids: Brownian colloids under programmed, time-delayed feedback potentials.
+
+Computer-controlled colloids (Saha, Tarama, Löwen, Egelhaaf, Soft Matter 2024; Tarama et al.,
+J. Chem. Phys. 2025): a feedback loop measures the particles' positions and programs a potential
+from them, acting after a delay :math:`\delta`. The particles are overdamped,
+:math:`\gamma\, \dot r = -\nabla U + \sqrt{2 \gamma k_B T}\, \xi(t)`, integrated by
+Euler-Maruyama (:mod:`fieldlab.simulators.brownian`, which also states the feedback timing and
+the noise generator). Four registered systems:
+
+- ``cybloid-trap``: a harmonic trap centred on the particle's own past position,
+  :math:`U = \tfrac{k}{2} |r(t) - r(t - \delta)|^2`. Short times are free diffusion, lags near
+  :math:`\delta` are subdiffusive (the particle is pulled back to where it was, so the MSD dips
+  near :math:`\delta`), long times diffuse with :math:`D_\infty = D / (1 + k \delta / \gamma)^2`
+  (friction grows to :math:`\gamma + k \delta`, the noise does not). With :math:`\delta = 0` it
+  exerts no force.
+- ``cybloid-annular``: a ring of radius :math:`R` about the past position,
+  :math:`U = \tfrac{k}{2} (|r(t) - r(t - \delta)| - R)^2`: the particle keeps running away from
+  where it was and becomes active (ballistic at intermediate lags), with a straight-line speed
+  :math:`v = k R / (\gamma + k \delta)`.
+- ``cybloid-crystal``: programmed pairs, each particle pulled onto rings of radii
+  :math:`R_m` (half-width :math:`w`) about every other particle's past position, plus a soft
+  overlap repulsion of diameter :math:`\sigma`. One ring at :math:`R > \sigma`, narrow enough
+  that the second shell :math:`\sqrt 3 R` falls outside it, builds triangular crystallites of
+  lattice constant :math:`R` (6 bonds per particle); rings at :math:`R` and :math:`\sqrt 2 R`
+  with a core :math:`\sigma` that forbids compressed triangular lattices build square ones
+  (8 bonds against 6), e.g. ``radii = (1.5, 2.121), width = 0.3, k = 120, diameter = 1.4,
+  repulsion = 2000, dt = 2.5e-4``.
+- ``cybloid-static-trap``: the validation case, a harmonic (:math:`R = 0`) or annular trap about
+  the origin; its stationary variance is :math:`k_B T / k` per coordinate when harmonic.
+
+Independent cybloids: in the one-body systems, ``n_particles > 1`` gives independent particles.
+
+**Units and defaults.** The published parameter values are not known; the defaults are chosen
+to make each effect clear and cheap to simulate, in units of the particle diameter
+:math:`\sigma` (length), :math:`k_B T` (energy) and the Brownian time :math:`\sigma^2 / D`
+(time), so ``kT = gamma = 1`` and :math:`D = 1`. Trap stiffness ``k = 10`` relaxes in
+:math:`\gamma / k = 0.1`, a hundred steps of ``dt = 1e-3``; the delay :math:`\delta = 1` (ten
+relaxation times, about the micrometre colloid / second-scale feedback of the experiments) makes
+:math:`k \delta / \gamma = 10`, i.e. long-time diffusion slowed 121-fold. The annular ring
+``R = 2`` with ``k = 20`` gives speed :math:`v \approx 1.9`, a Péclet number
+:math:`v R / D \approx 4`. The crystal's ring ``R = 1.5`` exceeds the diameter (lattice constant
+set by the ring), its half-width ``0.3`` keeps :math:`\sqrt 3 R` out and with ``k = 100`` makes
+each bond :math:`4.5 k_B T` deep; the overlap stiffness ``1000`` (ten times the ring's, so ring
+pulls cannot squeeze particles together) needs ``dt = 5e-4``; the delay ``0.01`` equals the bond
+relaxation time :math:`\gamma / k` (much longer delays make the lattice oscillate and collapse).
+
+**Saved variables.** ``position`` at frames ``sample_every * dt`` apart (the initial state is not
+saved) and ``velocity``, defined as the displacement since the previous frame divided by the
+frame interval, what a camera measures: overdamped trajectories have no instantaneous velocity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from fieldlab.simulators import brownian
+from fieldlab.simulators.blocks import to_blocks
+from fieldlab.simulators.result import SimulationResult, assemble
+from fieldlab.simulators.seeding import simulation_rng
+from fieldlab.simulators.system import Params, RunFn, System
+
+BLOCK = 32
+"""Simulations per vectorised block."""
+
+REFERENCE = (
+    "Saha, Tarama, Löwen, Egelhaaf 2024, Cybloids - creation and control of cybernetic colloids "
+    "(Soft Matter); Tarama et al. 2025 (J. Chem. Phys.)"
+)
+
+
+class BrownianParams(Params):
+    """Overdamped Langevin dynamics: temperature, friction and the initial spread."""
+
+    n_particles: int = Field(1, ge=1, description="number of particles")
+    n_steps: int = Field(20_000, ge=2, description="integration steps, including the first")
+    sample_every: int = Field(10, ge=1, description="save one frame every this many steps")
+    kT: float = Field(1.0, gt=0.0, description="thermal energy k_B T")
+    gamma: float = Field(1.0, gt=0.0, description="friction coefficient; D = kT / gamma")
+    init_std: float = Field(1.0, ge=0.0, description="std of initial positions per coordinate")
+
+
+class FeedbackParams(BrownianParams):
+    """Feedback timing: the delay and how often the controller updates the potential."""
+
+    delay: float = Field(1.0, ge=0.0, description="feedback delay delta (a multiple of dt)")
+    interval: int = Field(1, ge=1, description="steps between updates of the potential")
+
+    @property
+    def delay_steps(self) -> int:
+        return round(self.delay / self.dt)
+
+    @model_validator(mode="after")
+    def _delay_on_grid(self) -> FeedbackParams:
+        steps = self.delay / self.dt
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise ValueError(
+                f"delay ({self.delay}) must be a whole number of steps dt ({self.dt}); "
+                f"use delay = {round(steps) * self.dt:g}"
+            )
+        if self.delay_steps > 1_000_000:
+            raise ValueError(
+                f"delay spans {self.delay_steps} steps; keep it under 1,000,000 (raise dt)"
+            )
+        return self
+
+
+class TrapParams(FeedbackParams):
+    """A ring of radius ``radius`` (0: harmonic) about the particle's own delayed position."""
+
+    k: float = Field(10.0, ge=0.0, description="trap stiffness k")
+    radius: float = Field(0.0, ge=0.0, description="ring radius R; 0 is a harmonic trap")
+
+
+class AnnularParams(TrapParams):
+    """The annular program: a ring about the particle's own delayed position."""
+
+    k: float = Field(20.0, ge=0.0, description="ring stiffness k")
+    radius: float = Field(2.0, ge=0.0, description="ring radius R")
+
+
+class StaticTrapParams(BrownianParams):
+    """A static trap about the origin: harmonic (``radius = 0``) or annular."""
+
+    k: float = Field(10.0, ge=0.0, description="trap stiffness k")
+    radius: float = Field(0.0, ge=0.0, description="ring radius R; 0 is a harmonic trap")
+
+
+class CrystalParams(FeedbackParams):
+    """Programmed pair rings about the others' delayed positions, with overlap repulsion."""
+
+    n_particles: int = Field(19, ge=2, description="number of particles")
+    dt: float = Field(5e-4, gt=0.0, description="integration step")
+    sample_every: int = Field(20, ge=1, description="save one frame every this many steps")
+    init_std: float = Field(1.5, ge=0.0, description="std of initial positions per coordinate")
+    delay: float = Field(0.01, ge=0.0, description="feedback delay delta (a multiple of dt)")
+    k: float = Field(100.0, ge=0.0, description="stiffness of each ring")
+    radii: tuple[float, ...] = Field(
+        (1.5,), min_length=1, description="ring radii (0 is harmonic attraction)"
+    )
+    width: float | None = Field(
+        0.3, gt=0.0, description="half-width of each ring; None for untruncated rings"
+    )
+    repulsion: float = Field(1000.0, ge=0.0, description="overlap stiffness epsilon")
+    diameter: float = Field(1.0, gt=0.0, description="particle diameter sigma")
+
+    @field_validator("radii")
+    @classmethod
+    def _non_negative(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if min(v) < 0:
+            raise ValueError(f"ring radii must be non-negative, got {v}")
+        return v
+
+
+def _keys_and_positions(
+    p: BrownianParams, n_sims: int, seed: int, first_sim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per simulation, from its own stream: initial positions, then two 64-bit noise keys."""
+    x0 = np.empty((n_sims, p.n_particles, p.dim))
+    keys = np.empty((n_sims, 2), dtype=np.uint64)
+    for i in range(n_sims):
+        rng = simulation_rng(seed, first_sim + i)
+        x0[i] = rng.standard_normal((p.n_particles, p.dim)) * p.init_std
+        keys[i] = rng.integers(0, 2**64, size=2, dtype=np.uint64)
+    return x0, keys
+
+
+def program(p: BrownianParams) -> brownian.Program:
+    """The potential each parameter set programs."""
+    none = np.zeros(0)
+    if isinstance(p, CrystalParams):
+        width = math.inf if p.width is None else p.width
+        radii = np.asarray(p.radii, dtype=np.float64)
+        return brownian.Program(
+            brownian.NO_ONE_BODY, 0.0, 0.0, p.k, radii, width, p.repulsion, p.diameter
+        )
+    if isinstance(p, TrapParams):
+        return brownian.Program(brownian.SELF, p.k, p.radius, 0.0, none, 0.0, 0.0, 1.0)
+    if isinstance(p, StaticTrapParams):
+        return brownian.Program(brownian.STATIC, p.k, p.radius, 0.0, none, 0.0, 0.0, 1.0)
+    return brownian.Program(brownian.NO_ONE_BODY, 0.0, 0.0, 0.0, none, 0.0, 0.0, 1.0)
+
+
+def schedule(p: BrownianParams) -> brownian.Schedule:
+    """Time stepping and feedback timing (no delay for systems without feedback)."""
+    fb = isinstance(p, FeedbackParams)
+    return brownian.Schedule(
+        dt=p.dt,
+        n_steps=p.n_steps,
+        sample_every=p.sample_every,
+        delay_steps=p.delay_steps if fb else 0,
+        interval=p.interval if fb else 1,
+        kT=p.kT,
+        gamma=p.gamma,
+    )
+
+
+def _run(name: str) -> RunFn:
+    def run(p: BrownianParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
+        x0, keys = _keys_and_positions(p, n_sims, seed, first_sim)
+        pos, vel = brownian.integrate(
+            to_blocks(x0, BLOCK), to_blocks(keys, BLOCK), program(p), schedule(p), n_sims
+        )
+        time = p.dt * p.sample_every * np.arange(1, pos.shape[1] + 1)
+        return assemble(name, p, seed, first_sim, time, {"position": pos, "velocity": vel})
+
+    run.__doc__ = f"Simulate ``n_sims`` runs of ``{name}`` (see the module docstring)."
+    return run
+
+
+TRAP = System(
+    name="cybloid-trap",
+    version="1",
+    params=TrapParams,
+    run=_run("cybloid-trap"),
+    description="cybloid in a harmonic trap about its own delayed position (subdiffusion)",
+    reference=REFERENCE,
+)
+
+ANNULAR = System(
+    name="cybloid-annular",
+    version="1",
+    params=AnnularParams,
+    run=_run("cybloid-annular"),
+    description="cybloid on a ring about its own delayed position (active motion)",
+    reference=REFERENCE,
+)
+
+CRYSTAL = System(
+    name="cybloid-crystal",
+    version="1",
+    params=CrystalParams,
+    run=_run("cybloid-crystal"),
+    description="cybloids pulled onto rings about each other's delayed positions (crystals)",
+    reference=REFERENCE,
+)
+
+STATIC_TRAP = System(
+    name="cybloid-static-trap",
+    version="1",
+    params=StaticTrapParams,
+    run=_run("cybloid-static-trap"),
+    description="Brownian particle in a static harmonic or annular trap (validation)",
+    reference=REFERENCE,
+)
+
+SYSTEMS = (TRAP, ANNULAR, CRYSTAL, STATIC_TRAP)

@@ -1,0 +1,186 @@
+"""Cybloids against analytic results.
+
+Every statistical assertion compares an estimate with its standard error over independent
+simulations (each simulation has its own seed stream), with a margin of five standard errors, and
+every seed is fixed, so a test fails only if the physics is wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fieldlab.analysis import (
+    bond_order,
+    global_order,
+    local_order,
+    mean_squared_displacement,
+)
+from fieldlab.errors import ParameterError
+from fieldlab.simulators import resolve_params, simulate
+
+Z = 5.0
+"""Standard errors of margin in statistical assertions."""
+
+
+def _exponent_between(position: np.ndarray, time: np.ndarray, lags: tuple[int, int]):
+    """Effective MSD exponent between two frame lags, and its standard error (delta method)."""
+    m = mean_squared_displacement(position, time, np.asarray(lags))
+    alpha = np.log(m.msd[1] / m.msd[0]) / np.log(m.lag_time[1] / m.lag_time[0])
+    # log-MSD errors are correlated across lags; adding them in quadrature is conservative enough
+    se = np.hypot(m.stderr[0] / m.msd[0], m.stderr[1] / m.msd[1]) / np.log(lags[1] / lags[0])
+    return alpha, se
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_free_diffusion_msd_is_2_dim_diffusivity_t(dim: int) -> None:
+    kT, gamma = 1.5, 2.0
+    params = {"k": 0.0, "dim": dim, "kT": kT, "gamma": gamma, "n_steps": 2001}
+    res = simulate("cybloid-static-trap", 128, seed=1, params=params)
+    m = mean_squared_displacement(res.position, res.time, np.array([1, 10, 40]))
+    expected = 2 * dim * (kT / gamma) * m.lag_time
+    assert np.all(np.abs(m.msd - expected) < Z * m.stderr), (m.msd / expected, m.stderr / expected)
+    assert np.all(m.stderr / expected < 0.05)  # so the check above is a sharp one
+
+
+def test_noise_is_standard_normal() -> None:
+    """One-step displacements of free diffusion: variance 2 D dt, Gaussian kurtosis, no drift."""
+    params = {"k": 0.0, "n_steps": 801, "sample_every": 1, "dt": 0.01}
+    res = simulate("cybloid-static-trap", 64, seed=2, params=params)
+    z = (np.diff(res.position, axis=1) / np.sqrt(2 * 0.01)).ravel()
+    n = z.size
+    assert abs(z.mean()) < Z / np.sqrt(n)
+    assert abs(z.var() - 1.0) < Z * np.sqrt(2 / n)
+    assert abs((z**4).mean() / z.var() ** 2 - 3.0) < Z * np.sqrt(24 / n)
+
+
+def test_static_harmonic_trap_variance_is_thermal_energy_over_stiffness() -> None:
+    k, kT, dt = 10.0, 1.0, 1e-3
+    params = {"k": k, "kT": kT, "dt": dt, "n_steps": 20_001, "sample_every": 100}
+    res = simulate("cybloid-static-trap", 128, seed=3, params=params)
+    x = res.position[:, 10:]  # one time unit of relaxation: e^{-2 k t / gamma} = e^{-20}
+    per_sim = (x**2).mean(axis=(1, 2, 3))
+    mean, se = per_sim.mean(), per_sim.std(ddof=1) / np.sqrt(per_sim.size)
+    # Euler-Maruyama's stationary variance of an Ornstein-Uhlenbeck process, exactly
+    discrete = kT / k * 2 / (2 - k * dt)
+    assert abs(mean - discrete) < Z * se
+    assert abs(discrete / (kT / k) - 1) < 0.01
+    assert se / mean < 0.01
+    centre = x.mean(axis=(1, 2, 3))
+    assert abs(centre.mean()) < Z * centre.std(ddof=1) / np.sqrt(centre.size)
+
+
+@pytest.mark.parametrize("radius", [0.0, 2.0])
+def test_zero_delay_self_centred_potential_exerts_no_force(radius: float) -> None:
+    """With delta = 0 the trap is centred on the particle itself: free diffusion, bit for bit."""
+    params = {"delay": 0.0, "radius": radius, "n_steps": 3001}
+    trapped = simulate("cybloid-trap", 5, seed=4, params={**params, "k": 50.0})
+    free = simulate("cybloid-trap", 5, seed=4, params={**params, "k": 0.0})
+    np.testing.assert_array_equal(trapped.position, free.position)
+    delayed = simulate("cybloid-trap", 5, seed=4, params={**params, "k": 50.0, "delay": 0.01})
+    assert not np.array_equal(delayed.position, free.position)
+
+
+def test_delayed_trap_is_subdiffusive_at_intermediate_lags() -> None:
+    res = simulate("cybloid-trap", 64, seed=5)  # k = 10, delta = 1, frames every 0.01
+    short, se_short = _exponent_between(res.position, res.time, (1, 3))
+    mid, se_mid = _exponent_between(res.position, res.time, (10, 50))
+    assert abs(short - 1.0) < 0.05 + Z * se_short  # free diffusion before the trap acts
+    assert mid + Z * se_mid < 0.85, (mid, se_mid)
+
+
+def test_delayed_trap_long_time_diffusion_is_slowed_by_the_feedback() -> None:
+    """Long lags: D / (1 + k delta / gamma)^2, far below D (here 1/121 of it)."""
+    res = simulate("cybloid-trap", 64, seed=6)
+    m = mean_squared_displacement(res.position, res.time, np.array([100, 800]))
+    d_eff = np.diff(m.msd)[0] / (4 * np.diff(m.lag_time)[0])
+    assert d_eff < 0.05
+
+
+def test_annular_program_makes_the_particle_active() -> None:
+    res = simulate("cybloid-annular", 64, seed=7)  # R = 2, k = 20, delta = 1
+    alpha, se = _exponent_between(res.position, res.time, (100, 200))
+    assert alpha - Z * se > 1.2, (alpha, se)
+
+
+def _final_order(res, frames: int = 20) -> dict[str, tuple[float, float]]:
+    """Local psi4 and psi6 over the last frames: mean over simulations and its standard error."""
+    x = res.position[:, -frames:]
+    out = {}
+    for n in (4, 6):
+        per_sim = local_order(bond_order(x, n)).mean(axis=1)
+        out[f"psi{n}"] = (per_sim.mean(), per_sim.std(ddof=1) / np.sqrt(per_sim.size))
+    return out
+
+
+def test_single_ring_program_builds_triangular_crystals() -> None:
+    res = simulate("cybloid-crystal", 32, seed=8)
+    order = _final_order(res)
+    m6, se6 = order["psi6"]
+    m4, se4 = order["psi4"]
+    assert m6 - Z * se6 > 0.8, order
+    assert m4 + Z * se4 < 0.4, order
+    glob = global_order(bond_order(res.position[:, -1], 6)).mean()
+    assert glob > 0.7  # one orientation per crystallite, not a polycrystal
+
+
+SQUARE = {
+    "n_particles": 16,
+    "radii": (1.5, 1.5 * 2**0.5),
+    "width": 0.3,
+    "k": 120.0,
+    "diameter": 1.4,
+    "repulsion": 2000.0,
+    "dt": 2.5e-4,
+    "delay": 2.5e-3,
+    "n_steps": 40_001,
+    "sample_every": 40,
+}
+
+
+def test_two_ring_program_builds_square_crystals() -> None:
+    res = simulate("cybloid-crystal", 32, seed=9, params=SQUARE)
+    order = _final_order(res)
+    m6, se6 = order["psi6"]
+    m4, se4 = order["psi4"]
+    assert m4 - Z * se4 > 0.7, order
+    assert m6 + Z * se6 < 0.55, order
+
+
+def test_same_seed_same_bytes_whatever_threads_and_batching() -> None:
+    params = {"n_steps": 2001, "n_particles": 7, "delay": 0.005, "interval": 3}
+    whole = simulate("cybloid-crystal", 40, seed=10, params=params, threads=2)
+    again = simulate("cybloid-crystal", 40, seed=10, params=params, threads=1)
+    part = simulate("cybloid-crystal", 5, seed=10, params=params, first_sim=33, threads=2)
+    for name in ("position", "velocity"):
+        assert whole.variables[name].tobytes() == again.variables[name].tobytes()
+        np.testing.assert_array_equal(whole.variables[name][33:38], part.variables[name])
+    other = simulate("cybloid-crystal", 5, seed=11, params=params)
+    assert not np.array_equal(other.position, part.position)
+
+
+def test_velocity_is_the_mean_velocity_over_a_frame() -> None:
+    res = simulate("cybloid-annular", 3, seed=12, params={"n_steps": 2001})
+    frame_dt = res.time[1] - res.time[0]
+    np.testing.assert_allclose(
+        res.velocity[:, 1:], np.diff(res.position, axis=1) / frame_dt, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_actuation_interval_holds_the_potential() -> None:
+    """Updating every m steps changes the dynamics; m = 1 with the same seed is the reference."""
+    base = {"n_steps": 3001, "delay": 0.1}
+    every = simulate("cybloid-trap", 4, seed=13, params=base)
+    held = simulate("cybloid-trap", 4, seed=13, params={**base, "interval": 50})
+    assert not np.array_equal(every.position, held.position)
+    assert np.isfinite(held.position).all()
+
+
+def test_parameter_errors_name_the_input_and_the_fix() -> None:
+    with pytest.raises(ParameterError, match=r"delay.*whole number of steps.*use delay"):
+        resolve_params("cybloid-trap", {"delay": 0.0015})
+    with pytest.raises(ParameterError, match="stiffness"):
+        resolve_params("cybloid-trap", {"stiffness": 1.0})
+    with pytest.raises(ParameterError, match="radii"):
+        resolve_params("cybloid-crystal", {"radii": (-1.0,)})
+    assert resolve_params("cybloid-crystal", {"width": None}).width is None
