@@ -1,0 +1,79 @@
+r"""One E(n)-equivariant graph convolution with a velocity term (Satorras et al. 2021, eqs. 3-6, 7).
+
+For an edge :math:`j \to i` with invariant edge attribute :math:`a_{ij}`:
+
+.. math::
+
+    m_{ij} &= \phi_e(h_i, h_j, |x_i - x_j|^2, a_{ij}) \\
+    x_i' &= x_i + \frac{1}{|N(i)|} \sum_{j} (x_i - x_j)\, \phi_x(m_{ij}) + \phi_v(h_i)\, v_i \\
+    h_i' &= h_i + \phi_h\big(h_i, \textstyle\sum_j m_{ij}\big)
+
+:math:`\phi_e` is two linear layers with SiLU after each, :math:`\phi_x` a two-layer MLP whose last
+layer has no bias and starts near zero (gain 0.001), so early training does not fling particles.
+The reference clips each *component* of a coordinate message to [-100, 100], which breaks rotation
+equivariance whenever it acts; here the message's *norm* is capped at 100 instead, which guards
+against the same blow-ups and stays exactly equivariant.
+
+Efficiency: the first layer of :math:`\phi_e` acting on the concatenation
+:math:`[h_i, h_j, r_{ij}, a_{ij}]` is split into per-node projections :math:`W_d h_i` and
+:math:`W_s h_j`, computed once per node (``N`` rows instead of ``E``), and added on the edges by
+DGL's fused ``u_add_v`` kernel; the same maths, fewer flops.
+
+Shapes: ``h (N, H)``, ``x, v (N, D)``, ``edge_attr (E, F_e)``.
+"""
+
+from __future__ import annotations
+
+import dgl
+import dgl.function as fn
+import torch
+from torch import nn
+
+
+class EGNNLayer(nn.Module):
+    """E_GCL with velocity: updates ``(h, x)`` given velocities ``v``."""
+
+    def __init__(self, hidden: int, edge_features: int, coord_clip: float = 100.0) -> None:
+        super().__init__()
+        self.src_proj = nn.Linear(hidden, hidden, bias=False)
+        self.dst_proj = nn.Linear(hidden, hidden)
+        self.edge_in = nn.Linear(1 + edge_features, hidden, bias=False)
+        self.edge_out = nn.Linear(hidden, hidden)
+        last = nn.Linear(hidden, 1, bias=False)
+        nn.init.xavier_uniform_(last.weight, gain=0.001)
+        self.coord = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), last)
+        self.vel = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 1))
+        self.node = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+        )
+        self.act = nn.SiLU()
+        self.coord_clip = coord_clip
+
+    def forward(
+        self,
+        g: dgl.DGLGraph,
+        h: torch.Tensor,
+        x: torch.Tensor,
+        v: torch.Tensor,
+        edge_attr: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        with g.local_scope():
+            g.ndata["x"] = x
+            g.ndata["hs"] = self.src_proj(h)
+            g.ndata["hd"] = self.dst_proj(h)
+            g.apply_edges(fn.v_sub_u("x", "x", "diff"))  # x_i - x_j on edge j -> i
+            g.apply_edges(fn.u_add_v("hs", "hd", "pre"))
+            diff = g.edata["diff"]
+            radial = (diff**2).sum(-1, keepdim=True)
+            pre = g.edata["pre"] + self.edge_in(torch.cat([radial, edge_attr], dim=-1))
+            m = self.act(self.edge_out(self.act(pre)))
+            trans = diff * self.coord(m)
+            norm = trans.norm(dim=-1, keepdim=True).clamp_min(self.coord_clip)
+            trans = trans * (self.coord_clip / norm)
+            g.edata["m"] = m
+            g.edata["t"] = trans
+            g.update_all(fn.copy_e("t", "t"), fn.mean("t", "t_mean"))
+            g.update_all(fn.copy_e("m", "m"), fn.sum("m", "m_sum"))
+            x = x + g.ndata["t_mean"] + self.vel(h) * v
+            h = h + self.node(torch.cat([h, g.ndata["m_sum"]], dim=-1))
+        return h, x
