@@ -72,9 +72,11 @@ def version() -> None:
 
 
 from fieldlab.catalog.cli import catalog_app  # noqa: E402
+from fieldlab.cybloids_cli import cybloids_app  # noqa: E402
 from fieldlab.pipelines.cli import generate  # noqa: E402
 
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(cybloids_app, name="cybloids")
 app.command("generate")(generate)
 
 
