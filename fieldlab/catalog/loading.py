@@ -70,7 +70,7 @@ def read_card(path: str | os.PathLike[str]) -> Card:
 
 def _describe(error: Any) -> str:
     """One pydantic error as ``field 'a.b': what is wrong (valid ...)``."""
-    loc = tuple(str(x) for x in error["loc"])
+    loc = tuple(str(x) for x in error["loc"] if x != "[key]")
     where = ".".join(loc) or "card"
     if error["type"] == "extra_forbidden":
         valid = ", ".join(_model_at(loc[:-1]).model_fields)
@@ -78,6 +78,8 @@ def _describe(error: Any) -> str:
     if error["type"] == "missing":
         return f"field {where!r} is required"
     msg = str(error["msg"]).removeprefix("Value error, ")
+    if not loc and ": " in msg:  # a whole-card check names its field first: "field: problem"
+        where, msg = msg.split(": ", 1)
     return f"field {where!r}: {msg}"
 
 

@@ -34,7 +34,7 @@ from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import DatasetLocation, locate
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines.cluster import connect
-from fieldlab.pipelines.plan import plan, split_seed
+from fieldlab.pipelines.plan import ChunkJob, plan, split_seed
 from fieldlab.pipelines.records import read_records
 from fieldlab.pipelines.schema import CONVENTIONS
 from fieldlab.pipelines.statistics import combine
@@ -162,7 +162,10 @@ def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
     root.attrs.update({"variables": variables, "state": "chunks"})
 
 
-def _run(client: Client, jobs: list, advance: Any) -> None:
+def _run(client: Client, jobs: list[ChunkJob], advance: Any) -> None:
+    """Run ``jobs``, longest first (earlier submissions get higher priority), so the run does
+    not end waiting on one long chunk; raise the first task error after cancelling the rest."""
+    jobs = sorted(jobs, key=lambda j: -j.cost)
     futures = [
         client.submit(
             run_chunk, j, key=f"{j.dataset}-{j.split}-{j.chunk:06d}-{uuid.uuid4().hex[:8]}"

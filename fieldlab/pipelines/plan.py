@@ -62,6 +62,11 @@ class ChunkJob:
     def n_sims(self) -> int:
         return self.stop - self.start
 
+    @property
+    def cost(self) -> int:
+        """Relative run time (simulations x steps), to start the longest tasks first."""
+        return self.n_sims * int(self.params["n_steps"])
+
 
 def plan(card: Card, loc: DatasetLocation) -> list[ChunkJob]:
     """All chunk jobs of ``card``, split by split, in chunk order."""

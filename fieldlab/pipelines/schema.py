@@ -82,10 +82,3 @@ def template(
         ),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
-
-
-def chunk_dataset(variables: dict[str, np.ndarray]) -> xr.Dataset:
-    """The per-simulation variables of one chunk, ready for a region write along ``sim``."""
-    return xr.Dataset(
-        {name: (VARIABLES[name].dims, arr) for name, arr in variables.items() if has_sim(name)}
-    )

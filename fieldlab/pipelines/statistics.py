@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numba import njit
 
 QUANTITIES: tuple[str, ...] = ("position", "velocity", "position_delta", "velocity_delta")
 
@@ -64,13 +65,48 @@ class Moments:
 
 def chunk_moments(position: np.ndarray, velocity: np.ndarray) -> dict[str, dict[str, float]]:
     """Partial moments of one chunk; ``position``, ``velocity`` are ``(sim, time, particle, space)``."""
-    arrays = {
-        "position": position,
-        "velocity": velocity,
-        "position_delta": np.diff(position, axis=1),
-        "velocity_delta": np.diff(velocity, axis=1),
-    }
-    return {k: asdict(Moments.of(v)) for k, v in arrays.items()}
+    out = {}
+    for name, x in (("position", position), ("velocity", velocity)):
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        for suffix, delta in (("", False), ("_delta", True)):
+            count, mean, m2, lo, hi = _moments(x, delta)
+            if count == 0:
+                lo, hi = math.inf, -math.inf
+            out[name + suffix] = asdict(Moments(int(count), mean, m2, lo, hi))
+    return out
+
+
+@njit(cache=True)
+def _moments(
+    x: np.ndarray, delta: bool
+) -> tuple[float, float, float, float, float]:  # pragma: no cover
+    """Count, mean, m2, min, max of ``x`` (S, T, P, D), or of ``x[:, t + 1] - x[:, t]``.
+
+    Two passes (mean, then squared deviations) in a fixed order, so the result is reproducible.
+    """
+    S, T, P, D = x.shape
+    t0 = 1 if delta else 0
+    n = S * (T - t0) * P * D
+    if n == 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    total, lo, hi = 0.0, np.inf, -np.inf
+    for s in range(S):
+        for t in range(t0, T):
+            for p in range(P):
+                for d in range(D):
+                    v = x[s, t, p, d] - x[s, t - 1, p, d] if delta else x[s, t, p, d]
+                    total += v
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+    mean = total / n
+    m2 = 0.0
+    for s in range(S):
+        for t in range(t0, T):
+            for p in range(P):
+                for d in range(D):
+                    v = x[s, t, p, d] - x[s, t - 1, p, d] if delta else x[s, t, p, d]
+                    m2 += (v - mean) * (v - mean)
+    return float(n), mean, m2, lo, hi
 
 
 def combine(partials: Iterable[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:

@@ -2,8 +2,9 @@
 
 - :func:`write_template`: one per split, before any chunk: simulates one probe simulation for
   shapes and shared variables, writes the split's zarr metadata, coordinates and shared variables.
-- :func:`run_chunk`: simulates one chunk, validates it, writes it as a region of the store, hashes
-  the stored chunk files, and writes the completion record last.
+- :func:`run_chunk`: simulates one chunk, validates it, writes it as a region of the template
+  (exactly one zarr chunk per variable), hashes the stored chunk files, and writes the completion
+  record last.
 
 Both are pure functions of their (plain-data) arguments, so any worker can run any task.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import zarr
+
 from fieldlab.pipelines.plan import ChunkJob
 from fieldlab.pipelines.records import combined_checksum, file_checksums, write_record
-from fieldlab.pipelines.schema import chunk_dataset, has_sim, template
+from fieldlab.pipelines.schema import has_sim, template
 from fieldlab.pipelines.statistics import chunk_moments
 from fieldlab.pipelines.validation import repair
 from fieldlab.simulators import simulate
@@ -57,14 +60,10 @@ def run_chunk(job: ChunkJob) -> dict[str, Any]:
         on_nonfinite="flag",
     )
     variables, n_resampled = repair(job, result)
-    chunk_dataset(variables).to_zarr(
-        job.store,
-        group=job.split,
-        region={"sim": slice(job.start, job.stop)},
-        zarr_format=3,
-        consolidated=False,
-    )
     names = [k for k in variables if has_sim(k)]
+    group = zarr.open_group(job.store, path=job.split, mode="r+", zarr_format=3)
+    for name in names:  # a region aligned to one chunk of each array
+        group[name][job.start : job.stop] = variables[name]
     checksums = file_checksums(job.store, job.split, names, job.chunk)
     record = {
         "dataset": job.dataset,

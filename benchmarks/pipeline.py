@@ -1,0 +1,162 @@
+"""Dataset generation end to end: the full ``nri-charged-2d`` card (70,000 simulations).
+
+Three figures, each printed with its ratio against a baseline measured in the same run:
+
+1. **end to end**: ``fieldlab generate nri-charged-2d`` as a fresh process (local cluster start,
+   imports, kernel cache loads, 70 chunk tasks, checksums, statistics), wall time. Baseline: NRI's
+   NumPy simulator, one simulation at a time on one core (its rate measured here on a few
+   simulations by ``benchmarks/simulators.py``'s NumPy loop, scaled to the card's 70,000
+   simulations and steps; NRI's own code takes about 11 hours). Target: under 60 s.
+2. **overhead**: generation on a started 2-worker cluster against calling the kernel directly on
+   the same simulations (``simulate`` on each chunk, 2 Numba threads, nothing written).
+   Target: at most 15 % more time.
+3. **scaling**: generation on 1 worker against 2 workers. Target: at least 1.7x.
+
+Figures 2 and 3 are the best of ``--repeat`` runs; each store is deleted between runs (untimed).
+
+    python benchmarks/pipeline.py [--repeat 2] [--data-root /tmp/somewhere]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fieldlab.catalog import load_card  # noqa: E402
+from fieldlab.pipelines import generate, split_seed  # noqa: E402
+from fieldlab.pipelines.cluster import connect  # noqa: E402
+from fieldlab.simulators import simulate  # noqa: E402
+
+CARD = "nri-charged-2d"
+NRI_SIMS_PER_S = 2.0
+"""NRI's own NumPy simulator on one core of this machine (REFERENCES.md): about 11 h for the card."""
+
+
+def warm() -> None:
+    """Load (or compile) the kernels a chunk task uses, in the calling process."""
+    from fieldlab.pipelines.statistics import chunk_moments
+
+    r = simulate("charged", 64, 0, {"n_steps": 200}, threads=1)
+    chunk_moments(r.position, r.velocity)
+
+
+def best(fn: Callable[[], float], repeat: int) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+def wipe(root: str) -> None:
+    shutil.rmtree(Path(root) / CARD, ignore_errors=True)
+
+
+def end_to_end(root: str) -> float:
+    wipe(root)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).with_name("fieldlab")), "generate", CARD, "--data-root", root],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - t0
+
+
+def pipeline(root: str, workers: int) -> Callable[[], float]:
+    def run() -> float:
+        with connect(workers) as client:
+            client.run(warm)
+            wipe(root)
+            t0 = time.perf_counter()
+            generate(CARD, data_root=root, client=client, progress=False)
+            return time.perf_counter() - t0
+
+    return run
+
+
+def direct() -> float:
+    """The same simulations straight from the kernel: one call per split, 2 threads, unwritten."""
+    card = load_card(CARD)
+    warm()
+    t0 = time.perf_counter()
+    for split in card.split_names():
+        params = card.resolved_params(split)
+        simulate(
+            "charged", card.splits[split].n_sims, split_seed(card.seed, split), params, threads=2
+        )
+    return time.perf_counter() - t0
+
+
+def numpy_seconds() -> tuple[float, str]:
+    """Seconds a one-simulation-at-a-time NumPy loop takes for the whole card, measured now."""
+    card = load_card(CARD)
+    steps = sum(card.splits[s].n_sims * card.resolved_params(s)["n_steps"] for s in card.splits)
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from simulators import numpy_sims_per_s  # the NumPy loop of the simulator benchmark
+
+        rate = numpy_sims_per_s("charged", 5000)
+        return (
+            steps / 5000 / rate,
+            f"fieldlab's NumPy reference loop, measured now: {rate:.2f} sims/s",
+        )
+    except Exception as err:  # the simulator benchmark is optional here
+        rate = NRI_SIMS_PER_S
+        return steps / 5000 / rate, f"NumPy loop not measured ({err}); NRI's {rate} sims/s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--data-root", default=None, help="default: a temporary directory")
+    args = parser.parse_args()
+    root = args.data_root or tempfile.mkdtemp(prefix="fieldlab-bench-")
+    root = str(Path(root).resolve())
+    card = load_card(CARD)
+    n = sum(s.n_sims for s in card.splits.values())
+    print(f"{CARD}: {n} simulations, {os.cpu_count()} cores, data root {root}")
+    try:
+        t_numpy, how = numpy_seconds()
+        t_e2e = end_to_end(root)
+        t_direct = best(direct, args.repeat)
+        t_two = best(pipeline(root, 2), args.repeat)
+        t_one = best(pipeline(root, 1), args.repeat)
+    finally:
+        if args.data_root is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"\n1. end to end (fresh process, 2 workers): {t_e2e:.1f} s for {n} simulations")
+    steps = sum(card.splits[s].n_sims * card.resolved_params(s)["n_steps"] for s in card.splits)
+    t_nri = steps / 5000 / NRI_SIMS_PER_S
+    print(
+        f"   baseline NumPy on one core: {t_numpy:.0f} s = {t_numpy / 3600:.1f} h ({how}); "
+        f"speed-up {t_numpy / t_e2e:.0f}x"
+    )
+    print(
+        f"   NRI's own code at {NRI_SIMS_PER_S} sims/s (REFERENCES.md, not rerun): "
+        f"{t_nri / 3600:.1f} h, {t_nri / t_e2e:.0f}x; target < 60 s: "
+        f"{'met' if t_e2e < 60 else 'MISSED'}"
+    )
+    overhead = t_two / t_direct - 1
+    print(f"2. overhead: pipeline {t_two:.2f} s on a started 2-worker cluster")
+    print(
+        f"   baseline kernel called directly, 2 threads: {t_direct:.2f} s; "
+        f"ratio {t_two / t_direct:.3f} (overhead {overhead:+.1%}); "
+        f"target <= +15%: {'met' if overhead <= 0.15 else 'MISSED'}"
+    )
+    speedup = t_one / t_two
+    print(f"3. scaling: 1 worker {t_one:.2f} s, 2 workers {t_two:.2f} s")
+    print(
+        f"   baseline 1 worker; speed-up {speedup:.2f}x; "
+        f"target >= 1.7x: {'met' if speedup >= 1.7 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
