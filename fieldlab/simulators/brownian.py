@@ -28,13 +28,9 @@ Before :math:`t = 0` a particle is taken to have rested at its initial position.
 - overlap repulsion between current positions, soft discs of diameter :math:`\sigma`:
   :math:`u(d) = \tfrac{\epsilon}{2} (\sigma - d)^2` for :math:`d < \sigma`.
 
-**Noise** comes from a counter-based generator, so a simulation's noise is a pure function of
-its own key and ``(step, particle, component)``: independent of its block, lane and the number
-of threads. Each simulation has two 64-bit keys drawn from its own seed stream
-(:mod:`fieldlab.simulators.seeding`); a 64-bit uniform is
-``mix(mix(counter * G + key0) ^ key1)`` with ``mix`` the SplitMix64 finaliser and ``G`` the
-golden-ratio increment, and Box-Muller turns two uniforms of 53 bits into two normals
-(tails reach 8.5 standard deviations).
+**Noise** comes from the counter-based generator of :mod:`fieldlab.simulators.counter_rng`, so
+a simulation's noise is a pure function of its two keys and ``(step, particle, component)``:
+independent of its block, lane and the number of threads.
 
 Layout follows :mod:`fieldlab.simulators.blocks`: state blocks ``(particle, space, B)`` with ``B``
 simulations on the innermost axis.
@@ -47,19 +43,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from fieldlab.simulators import counter_rng
+
 NO_ONE_BODY = 0
 SELF = 1
 """One-body term about the particle's own delayed, held position."""
 STATIC = 2
 """One-body term about the origin."""
-
-_U64 = np.uint64
-_G = _U64(0x9E3779B97F4A7C15)
-_M1 = _U64(0xBF58476D1CE4E5B9)
-_M2 = _U64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = _U64(30), _U64(27), _U64(31), _U64(11)
-_TWO_M53 = 2.0**-53
-_TWO_PI = 2.0 * np.pi
 
 _INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
 
@@ -101,36 +91,24 @@ class Schedule(NamedTuple):
 
 
 @njit(**_INLINE)
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+def _add_noise(x, key0, key1, n, amp, u, bits, z0, z1):
+    """``x += amp * xi`` with ``xi`` the standard normals of step ``n``, in Box-Muller pairs.
 
-
-@njit(**_INLINE)
-def uniform53(key0, key1, counter):
-    """A uniform on ``[0, 1)`` with 53 random bits, a pure function of the keys and counter."""
-    h = _mix(_mix(counter * _G + key0) ^ key1)
-    return float(h >> _S11) * _TWO_M53
-
-
-@njit(**_INLINE)
-def _add_noise(x, keys, n, amp, xi):
-    """``x += amp * xi`` with ``xi`` the standard normals of step ``n`` (Box-Muller pairs)."""
+    Pair ``q`` of particle ``i`` (components ``2q, 2q + 1``) at step ``n`` uses the uniforms
+    numbered ``2 ((n P + i) Q + q)`` and one more, ``Q = ceil(D / 2)``; in 3-D the last pair's
+    second normal is unused.
+    """
     n_p, n_d, n_b = x.shape
     n_q = (n_d + 1) // 2
     for i in range(n_p):
         for q in range(n_q):
-            c = _U64(2 * ((n * n_p + i) * n_q + q))
+            c = np.uint64(2 * ((n * n_p + i) * n_q + q))
+            counter_rng.normal_pairs(key0, key1, c, amp, u, bits, z0, z1)
             for s in range(n_b):
-                u1 = 1.0 - uniform53(keys[0, s], keys[1, s], c)  # (0, 1]
-                u2 = uniform53(keys[0, s], keys[1, s], c + _U64(1))
-                rho = amp * np.sqrt(-2.0 * np.log(u1))
-                xi[0, s] = rho * np.cos(_TWO_PI * u2)
-                xi[1, s] = rho * np.sin(_TWO_PI * u2)
-            for e in range(min(2, n_d - 2 * q)):
+                x[i, 2 * q, s] += z0[s]
+            if 2 * q + 1 < n_d:
                 for s in range(n_b):
-                    x[i, 2 * q + e, s] += xi[e, s]
+                    x[i, 2 * q + 1, s] += z1[s]
 
 
 @njit(**_INLINE)
@@ -203,10 +181,27 @@ def _add_repulsion(x, eps, sigma, f, r2):
                     f[j, d, s] -= fij
 
 
+@njit(**_INLINE)
+def _copy(dst, src):
+    """``dst[...] = src`` for ``(particle, space, B)`` blocks, as a loop Numba inlines."""
+    for i in range(dst.shape[0]):
+        for d in range(dst.shape[1]):
+            for s in range(dst.shape[2]):
+                dst[i, d, s] = src[i, d, s]
+
+
+@njit(**_INLINE)
+def _fill(dst, value):
+    for i in range(dst.shape[0]):
+        for d in range(dst.shape[1]):
+            for s in range(dst.shape[2]):
+                dst[i, d, s] = value
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _force(x, centre, prog, f, r2):
     one_body, k, radius, pair_k, radii, width, eps, sigma = prog
-    f[:] = 0.0
+    _fill(f, 0.0)
     if one_body != NO_ONE_BODY and k != 0.0:
         _add_one_body(x, centre, one_body == STATIC, k, radius, f, r2)
     if pair_k != 0.0 and radii.shape[0] > 0:
@@ -276,18 +271,22 @@ def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n
             buf[slot] = x
         f = np.empty_like(x)
         r2 = np.empty(n_b)
-        xi = np.empty((2, n_b))
-        kb = keys[b]
+        u = np.empty(n_b)
+        bits = u.view(np.int64)
+        z0 = np.empty(n_b)
+        z1 = np.empty(n_b)
+        key0 = keys[b, 0]
+        key1 = keys[b, 1]
         for n in range(n_steps - 1):
-            buf[n % n_buf] = x
+            _copy(buf[n % n_buf], x)
             if n % interval == 0:
-                centre[:] = buf[(n + 1) % n_buf]
+                _copy(centre, buf[(n + 1) % n_buf])
             _force(x, centre, prog, f, r2)
             for i in range(n_p):
                 for d in range(n_d):
                     for s in range(n_b):
                         x[i, d, s] += mobility * f[i, d, s]
-            _add_noise(x, kb, n, amp, xi)
+            _add_noise(x, key0, key1, n, amp, u, bits, z0, z1)
             step = n + 1
             if step % every == 0:
                 k = step // every - 1
@@ -298,5 +297,5 @@ def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n
                             for d in range(n_d):
                                 pos[g, k, i, d] = x[i, d, s]
                                 vel[g, k, i, d] = (x[i, d, s] - last[i, d, s]) / frame_time
-                last[:] = x
+                _copy(last, x)
     return pos, vel
