@@ -137,7 +137,7 @@ def _add_one_body(x, centre, static, k, radius, f, r2):
 
 
 @njit(**_INLINE)
-def _add_pair_rings(x, centre, k, radii, width, f, r2):
+def _add_pair_rings(x, centre, k, radii, width, f, r2, best):
     n_p, n_d, n_b = x.shape
     for i in range(n_p):
         for j in range(n_p):
@@ -149,13 +149,15 @@ def _add_pair_rings(x, centre, k, radii, width, f, r2):
                 for s in range(n_b):
                     r2[s] += (x[i, d, s] - centre[j, d, s]) ** 2
             for s in range(n_b):
-                dist = np.sqrt(r2[s])
-                best = np.inf
-                for m in range(radii.shape[0]):
-                    e = dist - radii[m]
-                    best = e if abs(e) < abs(best) else best
-                pull = abs(best) < width and dist > 0.0
-                r2[s] = -k * best / dist if pull else 0.0
+                r2[s] = np.sqrt(r2[s])
+                best[s] = r2[s] - radii[0]
+            for m in range(1, radii.shape[0]):  # the nearest ring
+                for s in range(n_b):
+                    e = r2[s] - radii[m]
+                    best[s] = e if abs(e) < abs(best[s]) else best[s]
+            for s in range(n_b):
+                pull = abs(best[s]) < width and r2[s] > 0.0
+                r2[s] = -k * best[s] / r2[s] if pull else 0.0
             for d in range(n_d):
                 for s in range(n_b):
                     f[i, d, s] += r2[s] * (x[i, d, s] - centre[j, d, s])
@@ -199,13 +201,13 @@ def _fill(dst, value):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _force(x, centre, prog, f, r2):
+def _force(x, centre, prog, f, r2, best):
     one_body, k, radius, pair_k, radii, width, eps, sigma = prog
     _fill(f, 0.0)
     if one_body != NO_ONE_BODY and k != 0.0:
         _add_one_body(x, centre, one_body == STATIC, k, radius, f, r2)
     if pair_k != 0.0 and radii.shape[0] > 0:
-        _add_pair_rings(x, centre, pair_k, radii, width, f, r2)
+        _add_pair_rings(x, centre, pair_k, radii, width, f, r2, best)
     if eps != 0.0:
         _add_repulsion(x, eps, sigma, f, r2)
 
@@ -271,6 +273,7 @@ def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n
             buf[slot] = x
         f = np.empty_like(x)
         r2 = np.empty(n_b)
+        best = np.empty(n_b)
         u = np.empty(n_b)
         bits = u.view(np.int64)
         z0 = np.empty(n_b)
@@ -281,7 +284,7 @@ def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n
             _copy(buf[n % n_buf], x)
             if n % interval == 0:
                 _copy(centre, buf[(n + 1) % n_buf])
-            _force(x, centre, prog, f, r2)
+            _force(x, centre, prog, f, r2, best)
             for i in range(n_p):
                 for d in range(n_d):
                     for s in range(n_b):
