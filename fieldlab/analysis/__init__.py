@@ -1,8 +1,8 @@
 """Analysis of trajectories: transport (MSD, velocity autocorrelation) and local structure.
 
 Every function takes arrays in the dataset layout (``(sim, time, particle, space)`` trajectories)
-and returns plain NumPy arrays, so it works on a fresh :class:`~fieldlab.simulators.SimulationResult`
-and on a dataset read back from zarr alike.
+and returns plain NumPy arrays, so it works on a fresh
+:class:`~fieldlab.simulators.SimulationResult` and on a dataset read back from zarr alike.
 """
 
 from fieldlab.analysis.bond_order import bond_order, global_order, local_order

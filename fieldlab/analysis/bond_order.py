@@ -23,7 +23,7 @@ from fieldlab.errors import ParameterError
 
 
 def bond_order(position: np.ndarray, n: int, cutoff: float | None = None) -> np.ndarray:
-    """:math:`\\psi_n(j)` for configurations ``position (..., particle, 2)``: complex ``(..., particle)``.
+    """:math:`\\psi_n(j)`, complex ``(..., particle)``, of ``position (..., particle, 2)``.
 
     Args:
         n: the symmetry (4 or 6, any positive integer works).
@@ -57,7 +57,7 @@ def bond_order(position: np.ndarray, n: int, cutoff: float | None = None) -> np.
 
 
 def local_order(psi: np.ndarray) -> np.ndarray:
-    """:math:`\\langle |\\psi_n(j)| \\rangle_j` over particles with neighbours, ``psi (..., particle)``."""
+    """:math:`\\langle |\\psi_n(j)| \\rangle_j` over particles with neighbours; ``psi (..., P)``."""
     return np.nanmean(np.abs(psi), axis=-1)
 
 

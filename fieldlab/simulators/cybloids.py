@@ -14,9 +14,9 @@ the noise generator). Four registered systems:
   (friction grows to :math:`\gamma + k \delta`, the noise does not). With :math:`\delta = 0` it
   exerts no force.
 - ``cybloid-annular``: a ring of radius :math:`R` about the past position,
-  :math:`U = \tfrac{k}{2} (|r(t) - r(t - \delta)| - R)^2`: the particle keeps running away from
-  where it was and becomes active (ballistic at intermediate lags), with a straight-line speed
-  :math:`v = k R / (\gamma + k \delta)`.
+  :math:`U = \tfrac{k}{2} (|r(t) - r(t - \delta)| - R)^2`: the particle is kept a distance
+  :math:`R` from where it was, so it keeps moving away from its past and becomes active: the MSD
+  grows faster than diffusively at lags beyond :math:`\delta`.
 - ``cybloid-crystal``: programmed pairs, each particle pulled onto rings of radii
   :math:`R_m` (half-width :math:`w`) about every other particle's past position, plus a soft
   overlap repulsion of diameter :math:`\sigma`. One ring at :math:`R > \sigma`, narrow enough
@@ -35,14 +35,15 @@ to make each effect clear and cheap to simulate, in units of the particle diamet
 :math:`\sigma` (length), :math:`k_B T` (energy) and the Brownian time :math:`\sigma^2 / D`
 (time), so ``kT = gamma = 1`` and :math:`D = 1`. Trap stiffness ``k = 10`` relaxes in
 :math:`\gamma / k = 0.1`, a hundred steps of ``dt = 1e-3``; the delay :math:`\delta = 1` (ten
-relaxation times, about the micrometre colloid / second-scale feedback of the experiments) makes
-:math:`k \delta / \gamma = 10`, i.e. long-time diffusion slowed 121-fold. The annular ring
-``R = 2`` with ``k = 20`` gives speed :math:`v \approx 1.9`, a Péclet number
-:math:`v R / D \approx 4`. The crystal's ring ``R = 1.5`` exceeds the diameter (lattice constant
-set by the ring), its half-width ``0.3`` keeps :math:`\sqrt 3 R` out and with ``k = 100`` makes
-each bond :math:`4.5 k_B T` deep; the overlap stiffness ``1000`` (ten times the ring's, so ring
-pulls cannot squeeze particles together) needs ``dt = 5e-4``; the delay ``0.01`` equals the bond
-relaxation time :math:`\gamma / k` (much longer delays make the lattice oscillate and collapse).
+relaxation times, so the trap acts well inside one delay) makes :math:`k \delta / \gamma = 10`:
+long-time diffusion slowed 121-fold and an MSD exponent near 0.65 between lags 0.1 and 0.5. The
+annular ring ``R = 2``, the thermal displacement per delay :math:`\sqrt{2 d D \delta}`, with
+``k = 20`` gives an exponent near 1.4 between lags 1 and 2. The crystal's ring ``R = 1.5``
+exceeds the diameter (lattice constant set by the ring), its half-width ``0.3`` keeps
+:math:`\sqrt 3 R` out and with ``k = 100`` makes each bond :math:`4.5 k_B T` deep; the overlap
+stiffness ``1000`` (ten times the ring's, so ring pulls cannot squeeze particles together) needs
+``dt = 5e-4``; the delay ``0.01`` equals the bond relaxation time :math:`\gamma / k` (much longer
+delays make the lattice oscillate and collapse).
 
 **Saved variables.** ``position`` at frames ``sample_every * dt`` apart (the initial state is not
 saved) and ``velocity``, defined as the displacement since the previous frame divided by the
@@ -64,6 +65,9 @@ from fieldlab.simulators.system import Params, RunFn, System
 
 BLOCK = 32
 """Simulations per vectorised block."""
+
+MAX_HELD = 1_000_000
+"""Most coordinates the delay buffer may hold per simulation (256 MB per block of 32)."""
 
 REFERENCE = (
     "Saha, Tarama, Löwen, Egelhaaf 2024, Cybloids - creation and control of cybernetic colloids "
@@ -100,9 +104,12 @@ class FeedbackParams(BrownianParams):
                 f"delay ({self.delay}) must be a whole number of steps dt ({self.dt}); "
                 f"use delay = {round(steps) * self.dt:g}"
             )
-        if self.delay_steps > 1_000_000:
+        held = (self.delay_steps + 1) * self.n_particles * self.dim
+        if held > MAX_HELD:
             raise ValueError(
-                f"delay spans {self.delay_steps} steps; keep it under 1,000,000 (raise dt)"
+                f"the delay buffer would hold {held:,} coordinates per simulation "
+                f"((delay / dt + 1) * n_particles * dim); keep it under {MAX_HELD:,} by raising "
+                "dt or shortening the delay"
             )
         return self
 

@@ -27,7 +27,7 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def counter_noise(keys: np.ndarray, n_p: int, n_d: int) -> Callable[[int], np.ndarray]:
-    """Step ``n``'s normals ``(sim, particle, space)`` from the kernel's generator, keys ``(sim, 2)``."""
+    """Step ``n``'s normals ``(sim, particle, space)`` of the kernel's stream; keys ``(S, 2)``."""
     n_q = (n_d + 1) // 2
     k0, k1 = keys[:, 0, None, None], keys[:, 1, None, None]
 

@@ -184,6 +184,8 @@ def test_parameter_errors_name_the_input_and_the_fix() -> None:
         resolve_params("cybloid-trap", {"stiffness": 1.0})
     with pytest.raises(ParameterError, match="radii"):
         resolve_params("cybloid-crystal", {"radii": (-1.0,)})
+    with pytest.raises(ParameterError, match="delay buffer would hold"):
+        resolve_params("cybloid-crystal", {"delay": 1000.0})
     assert resolve_params("cybloid-crystal", {"width": None}).width is None
 
 
