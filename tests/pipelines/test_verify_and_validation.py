@@ -1,0 +1,115 @@
+"""``catalog verify`` finds damaged chunks; invalid simulations are never written silently."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from distributed import Client
+from typer.testing import CliRunner
+
+from fieldlab.catalog import load_card, locate, open_dataset, verify
+from fieldlab.cli import app
+from fieldlab.errors import DatasetError
+from fieldlab.pipelines import generate
+from fieldlab.pipelines.validation import invalid
+from fieldlab.simulators import SimulationResult, SimulationStatus, simulate
+from tests.pipelines.helpers import TINY, write_card
+
+NAME = "tiny-charged"
+
+
+def test_verify_reports_corrupted_and_missing_chunks(
+    catalog: Path, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(NAME, data_root=tmp_path, catalog=catalog, client=client, progress=False)
+    assert verify(NAME, data_root=tmp_path, catalog=catalog).ok
+    loc = locate(load_card(NAME, catalog), tmp_path)
+    chunk = Path(loc.store, "train/velocity/c/2/0/0/0")
+    data = bytearray(chunk.read_bytes())
+    data[1000] ^= 0x01  # one flipped bit
+    chunk.write_bytes(bytes(data))
+    Path(loc.store, "test/charge/c/1/0").unlink()
+    Path(loc.record("val", 0)).unlink()
+
+    report = verify(NAME, data_root=tmp_path, catalog=catalog)
+    assert report.checked == 12
+    found = {(p.split, p.chunk, p.problem) for p in report.problems}
+    assert found == {
+        ("train", 2, "corrupted: velocity"),
+        ("test", 1, "missing: charge"),
+        ("val", 0, "missing: no completion record"),
+    }
+    monkeypatch.setenv("FIELDLAB_CATALOG", str(catalog))
+    result = CliRunner().invoke(app, ["catalog", "verify", NAME, "--data-root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "corrupted: velocity" in result.output
+    assert "3 bad chunk(s)" in result.output
+
+
+def diverging_card(directory: Path, on_invalid: str) -> str:
+    """Charged particles without walls, where leaving |x| < 3 counts as diverged."""
+    name = f"diverging-{on_invalid}"
+    write_card(
+        directory,
+        {
+            **TINY,
+            "name": name,
+            "params": {"n_steps": 3000, "walls": False},
+            "splits": {"train": 60, "val": 30},
+            "validation": {"on_invalid": on_invalid, "max_abs": 3.0, "max_attempts": 50},
+        },
+    )
+    return name
+
+
+def test_invalid_simulations_fail_with_the_split_and_simulations(
+    tmp_path: Path, client: Client
+) -> None:
+    name = diverging_card(tmp_path, "fail")
+    with pytest.raises(DatasetError) as err:
+        generate(name, data_root=tmp_path / "data", catalog=tmp_path, client=client, progress=False)
+    message = str(err.value)
+    assert f"dataset {name!r}, split '" in message
+    assert "simulations [" in message
+    assert "validation.on_invalid: resample" in message
+
+
+def test_invalid_simulations_are_resampled_and_counted(tmp_path: Path, client: Client) -> None:
+    name = diverging_card(tmp_path, "resample")
+    card = load_card(name, tmp_path)
+    raw = simulate("charged", 60, 0, card.resolved_params("train"))
+    assert 0 < invalid(raw, 3.0).sum() < 60  # the card really does produce some invalid ones
+
+    summary = generate(
+        name, data_root=tmp_path / "d", catalog=tmp_path, client=client, progress=False
+    )
+    assert summary.resampled["train"] > 0
+    ds = open_dataset(name, "train", data_root=tmp_path / "d", catalog=tmp_path)
+    assert ds.attrs["resampled"] == summary.resampled["train"]
+    assert float(np.abs(ds.position).max()) <= 3.0
+    assert float(np.abs(ds.velocity).max()) <= 3.0
+    # deterministic: a second store gets the same replacements
+    again = generate(
+        name, data_root=tmp_path / "e", catalog=tmp_path, client=client, progress=False
+    )
+    assert again.resampled == summary.resampled
+    other = open_dataset(name, "train", data_root=tmp_path / "e", catalog=tmp_path)
+    np.testing.assert_array_equal(other.position.values, ds.position.values)
+
+
+def test_non_finite_simulations_are_invalid() -> None:
+    r = simulate("charged", 4, 0, {"n_steps": 300})
+    pos = r.position.copy()
+    pos[2, 1, 0, 0] = np.nan
+    finite = np.isfinite(pos).all(axis=(1, 2, 3))
+    broken = dataclasses.replace(
+        r,
+        variables={**r.variables, "position": pos},
+        status=SimulationStatus(finite=finite, clipped=r.status.clipped),
+    )
+    assert isinstance(broken, SimulationResult)
+    np.testing.assert_array_equal(invalid(broken, None), [False, False, True, False])
+    np.testing.assert_array_equal(invalid(broken, 1e-9), [True, True, True, True])
