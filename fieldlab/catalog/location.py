@@ -22,6 +22,7 @@ from fieldlab.catalog.fingerprint import fingerprint
 def data_root(root: str | os.PathLike[str] | None = None) -> str:
     """The resolved data root, as an absolute path or a URL."""
     value = os.fspath(root) if root is not None else os.environ.get("FIELDLAB_DATA", "data")
+    value = value.removeprefix("file://")  # a local path either way
     if "://" in value:
         return value.rstrip("/")
     return str(Path(value).expanduser().resolve())

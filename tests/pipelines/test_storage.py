@@ -1,0 +1,42 @@
+"""Data roots that are URLs: an fsspec object store (``memory://``) and ``file://`` paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fsspec
+import numpy as np
+from distributed import Client
+
+from fieldlab.catalog import data_root, load_card, locate, open_dataset, verify
+from fieldlab.pipelines import generate
+from fieldlab.simulators import simulate
+
+NAME = "tiny-charged"
+
+
+def test_generate_verify_and_open_on_an_object_store(catalog: Path) -> None:
+    root = "memory://fieldlab-test/data"
+    # fsspec's memory store lives in this process, so the cluster's workers are threads here
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+        summary = generate(NAME, data_root=root, catalog=catalog, client=c, progress=False)
+    assert summary.written == 12
+    loc = locate(load_card(NAME, catalog), root)
+    assert loc.store.startswith("memory://fieldlab-test/data/tiny-charged/")
+    fs = fsspec.filesystem("memory")
+    assert fs.exists(f"{loc.records}/train/000007.json")
+    assert verify(NAME, data_root=root, catalog=catalog).ok
+    ds = open_dataset(NAME, "val", data_root=root, catalog=catalog)
+    ref = simulate("charged", 60, ds.attrs["split_seed"], ds.attrs["params"])
+    np.testing.assert_array_equal(ds.position.values, ref.position)
+    fs.rm("/fieldlab-test", recursive=True)
+
+
+def test_data_root_resolution(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIELDLAB_DATA", raising=False)
+    assert data_root() == str(tmp_path / "data")
+    monkeypatch.setenv("FIELDLAB_DATA", "s3://bucket/prefix/")
+    assert data_root() == "s3://bucket/prefix"
+    assert data_root("rel") == str(tmp_path / "rel")  # the argument wins
+    assert data_root(f"file://{tmp_path}/x") == str(tmp_path / "x")
