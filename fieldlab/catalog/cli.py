@@ -109,12 +109,24 @@ def show(name: str, data_root: DataRoot = None) -> None:
 
 
 @catalog_app.command("verify")
-def verify(name: str, data_root: DataRoot = None) -> None:
+def verify(
+    name: str,
+    data_root: DataRoot = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="Forget the bad chunks, so `fieldlab generate` rewrites them."
+        ),
+    ] = False,
+) -> None:
     """Rehash every chunk; report chunks that are corrupted or missing (exit status 1 if any)."""
+    from fieldlab.catalog.verify import forget_bad_chunks
     from fieldlab.catalog.verify import verify as run_verify
 
     with _errors():
         report = run_verify(name, data_root=data_root)
+        if repair:
+            forget_bad_chunks(report, data_root=data_root)
     if report.ok:
         typer.echo(f"{name}: all {report.checked} chunks verified at {report.store}")
         return
@@ -122,6 +134,8 @@ def verify(name: str, data_root: DataRoot = None) -> None:
     for p in report.problems:
         table.add_row(p.split, str(p.chunk), p.problem)
     _console().print(table)
+    if repair:
+        typer.echo(f"run `fieldlab generate {name}` (same data root) to rewrite them")
     raise typer.Exit(1)
 
 

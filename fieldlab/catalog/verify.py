@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import zarr
+
 from fieldlab.catalog.access import store_state
 from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import locate
@@ -71,3 +73,29 @@ def verify(
             if bad:
                 report.problems.append(ChunkProblem(split, chunk, f"corrupted: {', '.join(bad)}"))
     return report
+
+
+def forget_bad_chunks(
+    report: VerifyReport,
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
+) -> int:
+    """Delete the records of ``report``'s bad chunks and mark the store unfinished.
+
+    The next ``fieldlab generate`` then rewrites exactly those chunks. Returns how many records
+    were deleted.
+    """
+    if report.ok:
+        return 0
+    loc = locate(load_card(report.dataset, catalog), data_root)
+    fs, _ = loc.filesystem()
+    deleted = 0
+    for chunk in {(p.split, p.chunk) for p in report.problems}:
+        path = fs._strip_protocol(loc.record(*chunk))
+        if fs.exists(path):
+            fs.rm(path)
+            deleted += 1
+    root = zarr.open_group(loc.store, mode="r+", zarr_format=3)
+    root.attrs["state"] = "chunks"
+    return deleted

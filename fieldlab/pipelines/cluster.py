@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from distributed import Client, LocalCluster
 
+from fieldlab.errors import FieldlabError
+
 
 @contextmanager
 def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
@@ -24,7 +26,15 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
     left running.
     """
     if scheduler is not None:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise FieldlabError(
+                f"cannot reach the Dask scheduler at {scheduler} ({err}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler "
+                "to use a local cluster"
+            ) from None
+        with client:
             yield client
         return
     with (

@@ -48,6 +48,12 @@ def test_verify_reports_corrupted_and_missing_chunks(
     assert "corrupted: velocity" in result.output
     assert "3 bad chunk(s)" in result.output
 
+    args = ["catalog", "verify", NAME, "--data-root", str(tmp_path), "--repair"]
+    assert CliRunner().invoke(app, args).exit_code == 1
+    again = generate(NAME, data_root=tmp_path, catalog=catalog, client=client, progress=False)
+    assert (again.written, again.skipped) == (3, 9)
+    assert verify(NAME, data_root=tmp_path, catalog=catalog).ok
+
 
 def diverging_card(directory: Path, on_invalid: str) -> str:
     """Charged particles without walls, where leaving |x| < 3 counts as diverged."""
