@@ -15,6 +15,7 @@ from __future__ import annotations
 import dgl
 from torch import nn
 
+from fieldlab.models.edges import Edges
 from fieldlab.models.egnn_layer import EGNNLayer
 from fieldlab.models.prediction import Prediction
 
@@ -33,8 +34,9 @@ class EGNN(nn.Module):
         v = g.ndata["velocity"]
         e = g.edata["attr"]
         h = self.embed(g.ndata["attr"])
+        edges = Edges.of(g)
         x = x0
         for layer in self.layers:
-            h, x = layer(g, h, x, v, e)
+            h, x = layer(edges, h, x, v, e)
         a, b = self.vel_scale(h).unbind(-1)
         return Prediction(x, a[:, None] * v + b[:, None] * (x - x0))

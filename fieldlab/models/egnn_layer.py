@@ -17,17 +17,19 @@ against the same blow-ups and stays exactly equivariant.
 Efficiency: the first layer of :math:`\phi_e` acting on the concatenation
 :math:`[h_i, h_j, r_{ij}, a_{ij}]` is split into per-node projections :math:`W_d h_i` and
 :math:`W_s h_j`, computed once per node (``N`` rows instead of ``E``), and added on the edges by
-DGL's fused ``u_add_v`` kernel; the same maths, fewer flops.
+one gather that also forms :math:`x_i - x_j`; on the regular graphs that
+:func:`~fieldlab.models.graphs.build_graph` makes, aggregation is a dense sum (see
+:class:`~fieldlab.models.edges.Edges`). The same maths, fewer flops, no scatter.
 
-Shapes: ``h (N, H)``, ``x, v (N, D)``, ``edge_attr (E, F_e)``.
+Shapes: ``h (N, H)``, ``x, v (N, D)``, ``edge_attr (E, F_e)``; ``edges`` indexes the batched graph.
 """
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
 from torch import nn
+
+from fieldlab.models.edges import Edges
 
 
 class EGNNLayer(nn.Module):
@@ -51,29 +53,22 @@ class EGNNLayer(nn.Module):
 
     def forward(
         self,
-        g: dgl.DGLGraph,
+        edges: Edges,
         h: torch.Tensor,
         x: torch.Tensor,
         v: torch.Tensor,
         edge_attr: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        with g.local_scope():
-            g.ndata["x"] = x
-            g.ndata["hs"] = self.src_proj(h)
-            g.ndata["hd"] = self.dst_proj(h)
-            g.apply_edges(fn.v_sub_u("x", "x", "diff"))  # x_i - x_j on edge j -> i
-            g.apply_edges(fn.u_add_v("hs", "hd", "pre"))
-            diff = g.edata["diff"]
-            radial = (diff**2).sum(-1, keepdim=True)
-            pre = g.edata["pre"] + self.edge_in(torch.cat([radial, edge_attr], dim=-1))
-            m = self.act(self.edge_out(self.act(pre)))
-            trans = diff * self.coord(m)
-            norm = trans.norm(dim=-1, keepdim=True).clamp_min(self.coord_clip)
-            trans = trans * (self.coord_clip / norm)
-            g.edata["m"] = m
-            g.edata["t"] = trans
-            g.update_all(fn.copy_e("t", "t"), fn.mean("t", "t_mean"))
-            g.update_all(fn.copy_e("m", "m"), fn.sum("m", "m_sum"))
-            x = x + g.ndata["t_mean"] + self.vel(h) * v
-            h = h + self.node(torch.cat([h, g.ndata["m_sum"]], dim=-1))
+        dim = x.shape[-1]
+        # One gather gives both x_i - x_j and W_s h_j + W_d h_i on every edge j -> i.
+        e = edges.pair(torch.cat([-x, self.src_proj(h)], -1), torch.cat([x, self.dst_proj(h)], -1))
+        diff, pre = e.split([dim, h.shape[-1]], dim=-1)
+        radial = (diff**2).sum(-1, keepdim=True)
+        pre = pre + self.edge_in(torch.cat([radial, edge_attr], dim=-1))
+        m = self.act(self.edge_out(self.act(pre)))
+        trans = diff * self.coord(m)
+        norm = trans.norm(dim=-1, keepdim=True).clamp_min(self.coord_clip)
+        trans = trans * (self.coord_clip / norm)
+        x = x + edges.mean(trans) + self.vel(h) * v
+        h = h + self.node(torch.cat([h, edges.sum(m)], dim=-1))
         return h, x
