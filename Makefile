@@ -21,7 +21,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/fieldlab simulate charged --n-sims 4 --seed 0 --plot traj.png
+	$(BIN)/fieldlab simulate charged --n-sims 4 --seed 0 --plot data/demo/traj.png
+	$(BIN)/fieldlab generate egnn-charged-3d-mini
+	$(BIN)/fieldlab catalog verify egnn-charged-3d-mini
+	$(BIN)/fieldlab catalog list
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -49,6 +49,7 @@ def plot_trajectories(result: SimulationResult, path: str | Path | None = None) 
     fig.suptitle(f"{result.system}: {pos.shape[2]} particles, {pos.shape[1]} frames ({dims})")
     fig.tight_layout()
     if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
     return fig
 
