@@ -9,10 +9,12 @@ integrated by Euler-Maruyama with step :math:`h`:
     \qquad \xi_i^n \sim N(0, I_d).
 
 **Feedback.** The potential is programmed from *measured* positions: every ``interval`` steps
-the controller reads the positions of ``delay_steps`` steps ago (``L`` below) from a ring buffer
-of the last ``L + 1`` positions and holds them as the *centres* :math:`c_i` until its next update.
-Before :math:`t = 0` a particle is taken to have rested at its initial position. With ``L = 0`` and
-``interval = 1`` the centre is the current position itself.
+the controller reads the positions of ``L_s`` steps ago from a ring buffer of the last ``L + 1``
+positions and holds them as the *centres* :math:`c_i` until its next update. ``L`` is the
+schedule's ``delay_steps``; each simulation ``s`` may have its own delay ``L_s <= L`` (a sweep of
+delays in one batch), by default ``L_s = L``. Before :math:`t = 0` a particle is taken to have
+rested at its initial position. With ``L_s = 0`` and ``interval = 1`` the centre is the current
+position itself.
 
 **Force terms** (all optional; :math:`\Delta = r - c`, :math:`d = |\Delta|`):
 
@@ -193,6 +195,15 @@ def _copy(dst, src):
 
 
 @njit(**_INLINE)
+def _gather(dst, buf, slot):
+    """``dst[..., s] = buf[slot[s], ..., s]``: each lane reads its own slot of the ring buffer."""
+    for i in range(dst.shape[0]):
+        for d in range(dst.shape[1]):
+            for s in range(dst.shape[2]):
+                dst[i, d, s] = buf[slot[s], i, d, s]
+
+
+@njit(**_INLINE)
 def _fill(dst, value):
     for i in range(dst.shape[0]):
         for d in range(dst.shape[1]):
@@ -213,7 +224,12 @@ def _force(x, centre, prog, f, r2, best):
 
 
 def integrate(
-    x0: np.ndarray, keys: np.ndarray, prog: Program, sched: Schedule, n_sims: int
+    x0: np.ndarray,
+    keys: np.ndarray,
+    prog: Program,
+    sched: Schedule,
+    n_sims: int,
+    lags: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run every block; return saved positions and interval-mean velocities.
 
@@ -222,6 +238,8 @@ def integrate(
         keys: ``(n_blocks, 2, B)`` uint64 noise keys per simulation.
         prog: :class:`Program`; sched: :class:`Schedule`.
         n_sims: number of real simulations (the rest of the last block is padding).
+        lags: ``(n_blocks, B)`` delay of each simulation in steps, each in
+            ``0 .. sched.delay_steps``; ``None``: every simulation has ``sched.delay_steps``.
 
     Returns:
         ``(pos, vel)`` each ``(n_sims, n_frames, P, D)`` with ``n_frames = (n_steps - 1) //
@@ -239,9 +257,20 @@ def integrate(
         float(prog.diameter),
     )
     s = sched
+    if lags is None:
+        lags = np.full((x0.shape[0], x0.shape[-1]), s.delay_steps, dtype=np.int64)
+    lags = np.ascontiguousarray(lags, dtype=np.int64)
+    if lags.shape != (x0.shape[0], x0.shape[-1]) or not 0 <= lags.min() <= lags.max() <= (
+        s.delay_steps
+    ):
+        raise ValueError(
+            f"lags must be (n_blocks, B) = {(x0.shape[0], x0.shape[-1])} steps in "
+            f"0 .. delay_steps ({s.delay_steps}); got shape {lags.shape}"
+        )
     return _integrate(
         np.ascontiguousarray(x0, dtype=np.float64),
         np.ascontiguousarray(keys, dtype=np.uint64),
+        lags,
         tuple(p),
         float(s.dt),
         int(s.n_steps),
@@ -255,7 +284,7 @@ def integrate(
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n_sims):
+def _integrate(x0, keys, lags, prog, dt, n_steps, every, delay, interval, kT, gamma, n_sims):
     n_blocks, n_p, n_d, n_b = x0.shape
     n_frames = (n_steps - 1) // every
     pos = np.empty((n_sims, n_frames, n_p, n_d))
@@ -280,10 +309,16 @@ def _integrate(x0, keys, prog, dt, n_steps, every, delay, interval, kT, gamma, n
         z1 = np.empty(n_b)
         key0 = keys[b, 0]
         key1 = keys[b, 1]
+        lag = lags[b]
+        slot = np.empty(n_b, dtype=np.int64)
         for n in range(n_steps - 1):
-            _copy(buf[n % n_buf], x)
-            if n % interval == 0:
-                _copy(centre, buf[(n + 1) % n_buf])
+            now = n % n_buf
+            _copy(buf[now], x)
+            if n % interval == 0:  # the positions of lag[s] steps ago, or the initial ones
+                for s in range(n_b):
+                    back = now - lag[s]
+                    slot[s] = back + n_buf if back < 0 else back
+                _gather(centre, buf, slot)
             _force(x, centre, prog, f, r2, best)
             for i in range(n_p):
                 for d in range(n_d):

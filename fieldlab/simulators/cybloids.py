@@ -45,14 +45,21 @@ stiffness ``1000`` (ten times the ring's, so ring pulls cannot squeeze particles
 ``dt = 5e-4``; the delay ``0.01`` equals the bond relaxation time :math:`\gamma / k` (much longer
 delays make the lattice oscillate and collapse).
 
+**A sweep of delays.** The feedback systems take ``delay_sweep`` in place of ``delay``: simulation
+``i`` (its global index, so whatever batch or chunk it is simulated in) has delay
+``delay_sweep[i % len(delay_sweep)]``, and is otherwise the very simulation ``i`` that the single
+delay would give, bit for bit. One dataset then holds every delay of the sweep, interleaved.
+
 **Saved variables.** ``position`` at frames ``sample_every * dt`` apart (the initial state is not
 saved) and ``velocity``, defined as the displacement since the previous frame divided by the
 frame interval, what a camera measures: overdamped trajectories have no instantaneous velocity.
+With a sweep, ``delay`` ``(sim,)`` is each simulation's delay.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -87,29 +94,80 @@ class BrownianParams(Params):
 
 
 class FeedbackParams(BrownianParams):
-    """Feedback timing: the delay and how often the controller updates the potential."""
+    """Feedback timing: the delay (or a sweep of delays) and how often the potential updates."""
 
-    delay: float = Field(1.0, ge=0.0, description="feedback delay delta (a multiple of dt)")
+    delay: float | None = Field(
+        1.0, ge=0.0, description="feedback delay delta (a multiple of dt); null with delay_sweep"
+    )
+    delay_sweep: tuple[float, ...] | None = Field(
+        None,
+        description="delays cycled over the simulations, replacing delay: simulation i "
+        "(global index) has delay_sweep[i % len(delay_sweep)]",
+    )
     interval: int = Field(1, ge=1, description="steps between updates of the potential")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sweep_replaces_delay(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("delay_sweep") is not None:
+            if data.get("delay") is not None:
+                raise ValueError(
+                    f"delay ({data['delay']}) and delay_sweep both given; with a sweep each "
+                    "simulation takes its delay from delay_sweep, so leave delay out (or null)"
+                )
+            data = {**data, "delay": None}
+        return data
+
+    @field_validator("delay_sweep")
+    @classmethod
+    def _sweep_entries(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and not v:
+            raise ValueError("is empty; list at least one delay, or leave it out for one delay")
+        if v is not None and min(v) < 0:
+            raise ValueError(f"delays must be non-negative, got {v}")
+        return v
+
+    @property
+    def delays(self) -> tuple[float, ...]:
+        """The delays the simulations cycle through (one entry without a sweep)."""
+        return self.delay_sweep if self.delay_sweep is not None else (self.delay or 0.0,)
+
+    @property
+    def lag_steps(self) -> tuple[int, ...]:
+        """:attr:`delays` in steps of ``dt``."""
+        return tuple(round(d / self.dt) for d in self.delays)
 
     @property
     def delay_steps(self) -> int:
-        return round(self.delay / self.dt)
+        """The longest delay in steps (it sizes the delay buffer)."""
+        return max(self.lag_steps)
+
+    def sim_delays(self, first_sim: int, n_sims: int) -> np.ndarray:
+        """``(n_sims,)`` index into :attr:`delays` of simulations ``first_sim ..``."""
+        return (first_sim + np.arange(n_sims)) % len(self.delays)
 
     @model_validator(mode="after")
     def _delay_on_grid(self) -> FeedbackParams:
-        steps = self.delay / self.dt
-        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
-            raise ValueError(
-                f"delay ({self.delay}) must be a whole number of steps dt ({self.dt}); "
-                f"use delay = {round(steps) * self.dt:g}"
-            )
+        if self.delay is None and self.delay_sweep is None:
+            raise ValueError("delay is null: give a delay, or a delay_sweep")
+        named = (
+            [("delay", self.delay)]
+            if self.delay_sweep is None
+            else [(f"delay_sweep[{i}]", d) for i, d in enumerate(self.delay_sweep)]
+        )
+        for name, delay in named:
+            steps = delay / self.dt
+            if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+                raise ValueError(
+                    f"{name} ({delay}) must be a whole number of steps dt ({self.dt}); "
+                    f"use {name} = {round(steps) * self.dt:g}"
+                )
         held = (self.delay_steps + 1) * self.n_particles * self.dim
         if held > MAX_HELD:
             raise ValueError(
                 f"the delay buffer would hold {held:,} coordinates per simulation "
-                f"((delay / dt + 1) * n_particles * dim); keep it under {MAX_HELD:,} by raising "
-                "dt or shortening the delay"
+                f"((longest delay / dt + 1) * n_particles * dim); keep it under {MAX_HELD:,} by "
+                "raising dt or shortening the delay"
             )
         return self
 
@@ -142,7 +200,9 @@ class CrystalParams(FeedbackParams):
     dt: float = Field(5e-4, gt=0.0, description="integration step")
     sample_every: int = Field(20, ge=1, description="save one frame every this many steps")
     init_std: float = Field(1.5, ge=0.0, description="std of initial positions per coordinate")
-    delay: float = Field(0.01, ge=0.0, description="feedback delay delta (a multiple of dt)")
+    delay: float | None = Field(
+        0.01, ge=0.0, description="feedback delay delta (a multiple of dt); null with delay_sweep"
+    )
     k: float = Field(100.0, ge=0.0, description="stiffness of each ring")
     radii: tuple[float, ...] = Field(
         (1.5,), min_length=1, description="ring radii (0 is harmonic attraction)"
@@ -207,11 +267,19 @@ def schedule(p: BrownianParams) -> brownian.Schedule:
 def _run(name: str) -> RunFn:
     def run(p: BrownianParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
         x0, keys = _keys_and_positions(p, n_sims, seed, first_sim)
+        sweep = isinstance(p, FeedbackParams) and p.delay_sweep is not None
+        lags = None
+        if sweep:
+            which = p.sim_delays(first_sim, n_sims)
+            lags = to_blocks(np.asarray(p.lag_steps, dtype=np.int64)[which], BLOCK)
         pos, vel = brownian.integrate(
-            to_blocks(x0, BLOCK), to_blocks(keys, BLOCK), program(p), schedule(p), n_sims
+            to_blocks(x0, BLOCK), to_blocks(keys, BLOCK), program(p), schedule(p), n_sims, lags
         )
         time = p.dt * p.sample_every * np.arange(1, pos.shape[1] + 1)
-        return assemble(name, p, seed, first_sim, time, {"position": pos, "velocity": vel})
+        variables = {"position": pos, "velocity": vel}
+        if sweep:
+            variables["delay"] = np.asarray(p.delays, dtype=np.float64)[which]
+        return assemble(name, p, seed, first_sim, time, variables)
 
     run.__doc__ = f"Simulate ``n_sims`` runs of ``{name}`` (see the module docstring)."
     return run

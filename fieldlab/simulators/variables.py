@@ -34,4 +34,5 @@ VARIABLES: dict[str, Variable] = {
         ("sim", "source", "space"), "position of a static source, drawn per simulation", 1
     ),
     "source_mass": Variable(("source",), "mass of a static source", 0),
+    "delay": Variable(("sim",), "feedback delay of the simulation", 0),
 }

@@ -97,18 +97,24 @@ def integrate(
     prog: brownian.Program,
     sched: brownian.Schedule,
     noise: Callable[[int], np.ndarray],
+    lags: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Euler-Maruyama with delayed, held feedback; returns ``(pos, vel)`` like the kernel."""
+    """Euler-Maruyama with delayed, held feedback; returns ``(pos, vel)`` like the kernel.
+
+    ``lags``: ``(sim,)`` each simulation's delay in steps (default: ``sched.delay_steps``).
+    """
     dt, n_steps, every, delay, interval, kT, gamma = sched
     mobility, amp = dt / gamma, np.sqrt(2.0 * kT * dt / gamma)
     n_buf = delay + 1
+    sims = np.arange(x0.shape[0])
+    lag = np.full(x0.shape[0], delay) if lags is None else np.asarray(lags)
     buf = np.repeat(x0[None], n_buf, axis=0)
     x, centre, last = x0.copy(), x0.copy(), x0.copy()
     pos, vel = [], []
     for n in range(n_steps - 1):
         buf[n % n_buf] = x
         if n % interval == 0:
-            centre = buf[(n + 1) % n_buf].copy()
+            centre = buf[(n - lag) % n_buf, sims]  # fancy indexing copies
         x = x + mobility * force(x, centre, prog)
         x = x + amp * noise(n)
         if (n + 1) % every == 0:

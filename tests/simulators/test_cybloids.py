@@ -160,6 +160,65 @@ def test_same_seed_same_bytes_whatever_threads_and_batching() -> None:
     assert not np.array_equal(other.position, part.position)
 
 
+SWEEP = (0.0, 0.02, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("system", "params"),
+    [
+        ("cybloid-trap", {"n_steps": 1001, "interval": 2}),
+        ("cybloid-annular", {"n_steps": 1001, "dim": 3}),
+        ("cybloid-crystal", {"n_steps": 401, "n_particles": 5}),
+    ],
+)
+def test_sweep_simulation_is_the_single_delay_simulation_of_its_index(
+    system: str, params: dict
+) -> None:
+    """Simulation i of a sweep is, bit for bit, simulation i with delay SWEEP[i % 3]."""
+    swept = simulate(system, 8, seed=15, params={**params, "delay_sweep": SWEEP})
+    np.testing.assert_array_equal(swept.variables["delay"], np.resize(SWEEP, 8))
+    for j, delay in enumerate(SWEEP):
+        single = simulate(system, 8, seed=15, params={**params, "delay": delay})
+        assert "delay" not in single.variables  # without a sweep the outputs are as before
+        for name in ("position", "velocity"):
+            assert swept.variables[name][j::3].tobytes() == single.variables[name][j::3].tobytes()
+
+
+@pytest.mark.parametrize("radius", [0.0, 2.0])
+def test_zero_delay_entries_of_a_sweep_are_free_diffusion(radius: float) -> None:
+    params = {"radius": radius, "n_steps": 2001, "k": 50.0}
+    swept = simulate("cybloid-trap", 6, seed=16, params={**params, "delay_sweep": (0.0, 0.5)})
+    free = simulate("cybloid-trap", 6, seed=16, params={**params, "k": 0.0})
+    np.testing.assert_array_equal(swept.position[0::2], free.position[0::2])
+    assert not np.array_equal(swept.position[1::2], free.position[1::2])
+
+
+def test_sweep_long_time_diffusion_follows_each_delay() -> None:
+    """Long lags of each delay's simulations: D / (1 + k delta / gamma)^2 (k = 10, D = 1)."""
+    sweep = (0.0, 0.25, 1.0)
+    res = simulate("cybloid-trap", 96, seed=17, params={"delay_sweep": sweep})
+    for j, delay in enumerate(sweep):
+        assert np.all(res.variables["delay"][j::3] == delay)
+        m = mean_squared_displacement(res.position[j::3], res.time, np.array([400, 1600]))
+        span = 4 * np.diff(m.lag_time)[0]  # 2 dim, dim = 2
+        d_eff = np.diff(m.msd)[0] / span
+        se = np.hypot(*m.stderr) / span  # conservative: the two MSDs are positively correlated
+        expected = 1.0 / (1.0 + 10.0 * delay) ** 2
+        assert abs(d_eff - expected) < Z * se, (delay, d_eff, se, expected)
+        assert se < 0.5 * max(expected, 0.05), (delay, se)  # sharp enough to tell delays apart
+
+
+def test_sweep_bytes_do_not_depend_on_threads_or_batching() -> None:
+    params = {"n_steps": 1001, "delay_sweep": (0.05, 0.0, 0.2, 0.01), "interval": 3}
+    whole = simulate("cybloid-trap", 40, seed=18, params=params, threads=2)
+    again = simulate("cybloid-trap", 40, seed=18, params=params, threads=1)
+    part = simulate("cybloid-trap", 5, seed=18, params=params, first_sim=33, threads=2)
+    assert sorted(whole.variables) == ["delay", "position", "velocity"]
+    for name in whole.variables:
+        assert whole.variables[name].tobytes() == again.variables[name].tobytes()
+        assert whole.variables[name][33:38].tobytes() == part.variables[name].tobytes()
+
+
 def test_velocity_is_the_mean_velocity_over_a_frame() -> None:
     res = simulate("cybloid-annular", 3, seed=12, params={"n_steps": 2001})
     frame_dt = res.time[1] - res.time[0]
@@ -187,6 +246,21 @@ def test_parameter_errors_name_the_input_and_the_fix() -> None:
     with pytest.raises(ParameterError, match="delay buffer would hold"):
         resolve_params("cybloid-crystal", {"delay": 1000.0})
     assert resolve_params("cybloid-crystal", {"width": None}).width is None
+    with pytest.raises(ParameterError, match=r"delay_sweep\[1\].*whole number.*use delay_sweep"):
+        resolve_params("cybloid-trap", {"delay_sweep": (0.5, 0.0015)})
+    with pytest.raises(ParameterError, match=r"delay_sweep.*empty.*leave it out"):
+        resolve_params("cybloid-trap", {"delay_sweep": ()})
+    with pytest.raises(ParameterError, match=r"delay_sweep.*non-negative"):
+        resolve_params("cybloid-annular", {"delay_sweep": (0.5, -0.5)})
+    with pytest.raises(ParameterError, match=r"both given.*leave delay out"):
+        resolve_params("cybloid-trap", {"delay": 0.5, "delay_sweep": (0.5,)})
+    with pytest.raises(ParameterError, match="longest delay"):
+        resolve_params("cybloid-crystal", {"delay_sweep": (0.01, 1000.0)})
+    with pytest.raises(ParameterError, match="delay_sweep: not a parameter"):
+        resolve_params("cybloid-static-trap", {"delay_sweep": (0.5,)})
+    swept = resolve_params("cybloid-trap", {"delay_sweep": (0.0, 0.5)})
+    assert swept.delay is None  # the sweep replaces the single delay ...
+    assert resolve_params("cybloid-trap", swept.model_dump()) == swept  # ... and round-trips
 
 
 @pytest.mark.parametrize(
@@ -197,6 +271,8 @@ def test_parameter_errors_name_the_input_and_the_fix() -> None:
         ("cybloid-static-trap", {"radius": 1.5}),
         ("cybloid-crystal", {"n_particles": 6, "radii": (1.5, 2.121), "interval": 2}),
         ("cybloid-crystal", {"n_particles": 5, "radii": (0.0,), "width": None, "init_std": 0.5}),
+        ("cybloid-trap", {"delay_sweep": (0.0, 0.05, 0.02), "interval": 3}),
+        ("cybloid-crystal", {"n_particles": 4, "delay_sweep": (0.01, 0.0)}),
     ],
 )
 def test_kernel_matches_a_plain_numpy_implementation(system: str, params: dict) -> None:
@@ -205,6 +281,9 @@ def test_kernel_matches_a_plain_numpy_implementation(system: str, params: dict) 
     res = simulate(system, 3, seed=14, params=p.model_dump())
     x0, keys = cybloids._keys_and_positions(p, 3, 14, 0)
     noise = ref.counter_noise(keys, p.n_particles, p.dim)
-    pos, vel = ref.integrate(x0, cybloids.program(p), cybloids.schedule(p), noise)
+    lags = None
+    if getattr(p, "delay_sweep", None) is not None:
+        lags = np.asarray(p.lag_steps)[p.sim_delays(0, 3)]
+    pos, vel = ref.integrate(x0, cybloids.program(p), cybloids.schedule(p), noise, lags)
     np.testing.assert_allclose(res.position, pos, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(res.velocity, vel, rtol=1e-7, atol=1e-7)
