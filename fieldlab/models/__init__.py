@@ -10,12 +10,13 @@ from torch import nn
 
 from fieldlab.errors import FieldlabError
 from fieldlab.models.egnn import EGNN
+from fieldlab.models.field_forecaster import FieldForecaster, FieldOptions
 from fieldlab.models.gnn import GNN
 from fieldlab.models.graphs import GraphSpec, build_graph
 from fieldlab.models.linear import Linear
 from fieldlab.models.prediction import Prediction
 
-MODEL_NAMES: tuple[str, ...] = ("egnn", "gnn", "linear")
+MODEL_NAMES: tuple[str, ...] = ("egnn", "gnn", "linear", "field")
 
 
 class UnknownModelError(FieldlabError, KeyError):
@@ -31,14 +32,32 @@ def build_model(
     edge_features: int = 1,
     hidden: int = 64,
     layers: int = 4,
+    field: FieldOptions | None = None,
 ) -> nn.Module:
-    """A forecaster by name; ``node_features`` must match the graph's ``ndata["attr"]`` width."""
+    """A forecaster by name; ``node_features`` must match the graph's ``ndata["attr"]`` width.
+
+    ``field`` configures the neural field of the ``"field"`` model (defaults if omitted).
+    """
     if name == "egnn":
         return EGNN(node_features, edge_features, hidden, layers)
     if name == "gnn":
         return GNN(dim, node_features, edge_features, hidden, layers)
     if name == "linear":
         return Linear()
+    if name == "field":
+        f = field or FieldOptions()
+        return FieldForecaster(
+            dim,
+            node_features,
+            edge_features,
+            hidden,
+            layers,
+            f.horizon,
+            f.hidden,
+            f.velocity_input,
+            f.latent_dim,
+            f.seed,
+        )
     raise UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
 
 
@@ -46,6 +65,8 @@ __all__ = [
     "EGNN",
     "GNN",
     "MODEL_NAMES",
+    "FieldForecaster",
+    "FieldOptions",
     "GraphSpec",
     "Linear",
     "Prediction",

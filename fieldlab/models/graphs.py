@@ -5,7 +5,7 @@ A batch of ``B`` simulations with ``P`` particles in ``D`` dimensions becomes on
 
 - ``ndata["position"]``, ``ndata["velocity"]``: ``(N, D)``;
 - ``ndata["attr"]``: ``(N, F)`` invariant node features, e.g. the speed :math:`|v_i|` and the
-  charge or mass;
+  charge or mass; ``ndata["scalar"]``: ``(N,)`` the charge or mass itself (1 where none);
 - ``edata["attr"]``: ``(E, 1)`` invariant edge features: the product :math:`s_i s_j` of the
   particles' scalar (charge or mass), or 1 where the system has none.
 
@@ -79,6 +79,7 @@ def build_graph(
     velocity: torch.Tensor,
     scalar: torch.Tensor | None,
     spec: GraphSpec,
+    context: torch.Tensor | None = None,
 ) -> dgl.DGLGraph:
     """One batched graph for ``B`` simulations.
 
@@ -86,6 +87,8 @@ def build_graph(
         position, velocity: ``(B, P, D)``.
         scalar: ``(B, P)`` per-particle charge or mass, or ``None``.
         spec: topology and node features.
+        context: optional ``(B, P, T, 2 D)`` observed history (positions then velocities per
+            frame), stored as ``ndata["context"]`` for models that summarise it.
 
     Returns:
         A DGL graph with ``N = B P`` nodes (see the module docstring for its data).
@@ -108,6 +111,9 @@ def build_graph(
     g.ndata["position"] = x
     g.ndata["velocity"] = v
     g.ndata["attr"] = torch.stack([feats[f]() for f in spec.node_features], dim=-1)
+    g.ndata["scalar"] = s
+    if context is not None:
+        g.ndata["context"] = context.reshape(n_graphs * n_particles, *context.shape[2:])
     g.edata["attr"] = (s[src] * s[dst])[:, None]
     g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
     g.set_batch_num_edges(

@@ -58,6 +58,10 @@ def _transformed(
         h.ndata[key] = val[inv]
     h.ndata["position"] = (g.ndata["position"] @ q.T + t)[inv]
     h.ndata["velocity"] = (g.ndata["velocity"] @ q.T)[inv]
+    if "context" in g.ndata:  # observed history: positions then velocities per frame
+        c = g.ndata["context"]
+        d = q.shape[0]
+        h.ndata["context"] = torch.cat([c[..., :d] @ q.T + t, c[..., d:] @ q.T], dim=-1)[inv]
     for key, val in g.edata.items():
         h.edata[key] = val
     h.set_batch_num_nodes(g.batch_num_nodes())

@@ -1,0 +1,79 @@
+"""Field figures: true, learned and error quivers over the visited region, and run comparisons.
+
+Every panel is drawn on the same grid (:class:`~fieldlab.fields.region.FieldRegion`), arrows
+normalised to unit length and coloured by magnitude (log scale, since Coulomb fields span decades),
+unvisited cells greyed out. Names follow the MLflow convention ``fields/true``, ``fields/learned``,
+``fields/error`` so the UI lines runs up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from fieldlab.fields.region import FieldRegion
+from fieldlab.fields.score import FieldScore
+
+
+def _quiver(ax: plt.Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> None:
+    g = region.grid
+    vec = vectors.reshape(*g.shape[:2], -1)[..., :2]
+    mag = np.linalg.norm(vec, axis=-1)
+    unit = vec / np.maximum(mag, 1e-12)[..., None]
+    norm = LogNorm(vmin=max(np.percentile(mag, 2), 1e-6), vmax=max(mag.max(), 1e-5))
+    ax.quiver(
+        g[..., 0],
+        g[..., 1],
+        unit[..., 0],
+        unit[..., 1],
+        np.clip(mag, norm.vmin, None),
+        norm=norm,
+        cmap="viridis",
+        pivot="mid",
+        scale=30,
+    )
+    ax.contourf(
+        g[..., 0], g[..., 1], ~region.visited, levels=[0.5, 1.5], colors=["0.85"], alpha=0.6
+    )
+    ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=7)
+
+
+def field_figure(region: FieldRegion, vectors: np.ndarray, title: str) -> Figure:
+    """One quiver panel of ``vectors`` ``(G * G, D)`` on the region's grid."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    _quiver(ax, region, vectors, title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(
+    region: FieldRegion,
+    true: np.ndarray,
+    learned: Mapping[str, tuple[np.ndarray, FieldScore]],
+    title: str = "",
+) -> Figure:
+    """The true field beside each run's learned field, with its scores in the panel title."""
+    n = 1 + len(learned)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.6 * rows), squeeze=False)
+    _quiver(axes.flat[0], region, true, "true field")
+    for ax, (name, (vec, score)) in zip(list(axes.flat)[1:], learned.items(), strict=False):
+        _quiver(
+            ax, region, vec, f"{name}\ncos {score.cosine:.3f}  rel.err {score.relative_error:.3f}"
+        )
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
