@@ -12,9 +12,11 @@ Three figures, each printed with its ratio against a baseline measured in the sa
    Target: at most 15 % more time.
 3. **scaling**: generation on 1 worker against 2 workers. Target: at least 1.7x.
 
-Figures 2 and 3 are the best of ``--repeat`` runs; each store is deleted between runs (untimed).
+Figures 2 and 3 are the best of ``--repeat`` interleaved rounds (direct, 2 workers, 1 worker), so
+that each sees the same background load; each store is deleted between runs (untimed). The load
+average before and after is printed: on a shared machine the scaling figure needs idle cores.
 
-    python benchmarks/pipeline.py [--repeat 2] [--data-root /tmp/somewhere]
+    python benchmarks/pipeline.py [--repeat 3] [--data-root /tmp/somewhere]
 """
 
 from __future__ import annotations
@@ -48,10 +50,6 @@ def warm() -> None:
 
     r = simulate("charged", 64, 0, {"n_steps": 200}, threads=1)
     chunk_moments(r.position, r.velocity)
-
-
-def best(fn: Callable[[], float], repeat: int) -> float:
-    return min(fn() for _ in range(repeat))
 
 
 def wipe(root: str) -> None:
@@ -112,9 +110,13 @@ def numpy_seconds() -> tuple[float, str]:
         return steps / 5000 / rate, f"NumPy loop not measured ({err}); NRI's {rate} sims/s"
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-root", default=None, help="default: a temporary directory")
     args = parser.parse_args()
     root = args.data_root or tempfile.mkdtemp(prefix="fieldlab-bench-")
@@ -122,15 +124,20 @@ def main() -> None:
     card = load_card(CARD)
     n = sum(s.n_sims for s in card.splits.values())
     print(f"{CARD}: {n} simulations, {os.cpu_count()} cores, data root {root}")
+    print(f"load average before: {_load()}")
     try:
         t_numpy, how = numpy_seconds()
         t_e2e = end_to_end(root)
-        t_direct = best(direct, args.repeat)
-        t_two = best(pipeline(root, 2), args.repeat)
-        t_one = best(pipeline(root, 1), args.repeat)
+        runs = {"direct": direct, "two": pipeline(root, 2), "one": pipeline(root, 1)}
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(args.repeat):  # interleaved, so that each sees the same machine load
+            for k, fn in runs.items():
+                times[k].append(fn())
+        t_direct, t_two, t_one = (min(times[k]) for k in ("direct", "two", "one"))
     finally:
         if args.data_root is None:
             shutil.rmtree(root, ignore_errors=True)
+    print(f"load average after: {_load()} (other processes share these cores)")
     print(f"\n1. end to end (fresh process, 2 workers): {t_e2e:.1f} s for {n} simulations")
     steps = sum(card.splits[s].n_sims * card.resolved_params(s)["n_steps"] for s in card.splits)
     t_nri = steps / 5000 / NRI_SIMS_PER_S
