@@ -19,6 +19,7 @@ from fieldlab.errors import ParameterError, SimulationError, UnknownSystemError
 from fieldlab.simulators import (
     charged,
     cybloids,
+    diffusion,
     electrostatic_field,
     gravitational_field,
     gravity,
@@ -41,6 +42,7 @@ SYSTEMS: dict[str, System] = {
         lorentz.SYSTEM,
         uniform_force.SYSTEM,
         *cybloids.SYSTEMS,
+        diffusion.SYSTEM,
     )
 }
 

@@ -3,6 +3,9 @@
 Array layout follows the dataset contract (``../DESIGN.md``): simulations first, then time, then
 particles, then space. Each variable's dimension names, units and tensor order live in
 :data:`fieldlab.simulators.variables.VARIABLES`, so writers never guess what an axis means.
+
+Grid (PDE) results hold fields ``(sim, time, y, x[, component])`` instead of trajectories, and
+their grid coordinates in :attr:`SimulationResult.coords`; :func:`assemble` builds both kinds.
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ class SimulationResult:
             whatever batch it was simulated in.
         time: ``(time,)`` physical time of each saved frame.
         variables: arrays keyed by variable name; their dimensions are ``VARIABLES[name].dims``.
-            Always ``position`` and ``velocity`` ``(sim, time, particle, space)``.
+            Particle systems always have ``position`` and ``velocity``
+            ``(sim, time, particle, space)``; grid systems have fields ``(sim, time, y, x[, ...])``.
         status: finiteness and force clipping per simulation.
+        coords: grid coordinates of grid results, e.g. ``x`` ``(x,)``, ``y`` ``(y,)`` and
+            ``component`` labels; empty for particle systems.
     """
 
     system: str
@@ -56,6 +62,20 @@ class SimulationResult:
     time: np.ndarray
     variables: dict[str, np.ndarray]
     status: SimulationStatus = field(repr=False)
+    coords: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def is_grid(self) -> bool:
+        """True for grid (PDE) results, whose variables are fields rather than trajectories."""
+        return "position" not in self.variables
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The variables that carry the evolving state: ``position`` and ``velocity`` for
+        particles, every per-simulation field for grids."""
+        if not self.is_grid:
+            return ("position", "velocity")
+        return tuple(k for k in self.variables if is_field(k))
 
     @property
     def position(self) -> np.ndarray:
@@ -67,11 +87,17 @@ class SimulationResult:
 
     @property
     def n_sims(self) -> int:
-        return int(self.position.shape[0])
+        return int(self.variables[self.state_names[0]].shape[0])
 
     def dims(self, name: str) -> tuple[str, ...]:
         """Dimension names of variable ``name``."""
         return VARIABLES[name].dims
+
+
+def is_field(name: str) -> bool:
+    """Whether variable ``name`` is a per-simulation grid field (dimensions ``sim`` and ``x``)."""
+    dims = VARIABLES[name].dims
+    return "sim" in dims and "x" in dims
 
 
 def assemble(
@@ -82,12 +108,23 @@ def assemble(
     time: np.ndarray,
     variables: dict[str, np.ndarray],
     clipped: np.ndarray | None = None,
+    coords: dict[str, np.ndarray] | None = None,
 ) -> SimulationResult:
-    """Build a result, computing each simulation's finiteness from its saved trajectories."""
-    pos, vel = variables["position"], variables["velocity"]
-    finite = np.isfinite(pos).all(axis=(1, 2, 3)) & np.isfinite(vel).all(axis=(1, 2, 3))
+    """Build a result, computing each simulation's finiteness from its saved trajectories.
+
+    Particle results need ``position`` and ``velocity``; grid results pass their fields and their
+    grid ``coords`` instead, and every field is checked.
+    """
+    if "position" in variables:
+        states = [variables["position"], variables["velocity"]]
+    else:
+        states = [v for k, v in variables.items() if is_field(k)]
+    n = states[0].shape[0]
+    finite = np.ones(n, dtype=bool)
+    for x in states:
+        finite &= np.isfinite(x.reshape(n, -1)).all(axis=1)
     if clipped is None:
-        clipped = np.zeros(pos.shape[0], dtype=np.int64)
+        clipped = np.zeros(n, dtype=np.int64)
     return SimulationResult(
         system=system,
         params=params.model_dump(mode="json"),
@@ -96,4 +133,5 @@ def assemble(
         time=time,
         variables=variables,
         status=SimulationStatus(finite=finite, clipped=clipped),
+        coords=dict(coords or {}),
     )

@@ -3,6 +3,8 @@
 Simulations run in nondimensional units (unit masses, unit charges, G = 1), so the CF unit string is
 ``"1"`` throughout; ``tensor_order`` is 0 for scalars and 1 for vectors (The Well's convention).
 Variables without a ``sim`` dimension (a field shared by every simulation) are written once.
+Grid (PDE) fields are ``(sim, time, y, x[, component])``; their coordinates ``x``, ``y`` come
+with the result.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Variable:
 
 
 _TRAJ = ("sim", "time", "particle", "space")
+_GRID = ("sim", "time", "y", "x")
 
 VARIABLES: dict[str, Variable] = {
     "position": Variable(_TRAJ, "particle position", 1),
@@ -35,4 +38,8 @@ VARIABLES: dict[str, Variable] = {
     ),
     "source_mass": Variable(("source",), "mass of a static source", 0),
     "delay": Variable(("sim",), "feedback delay of the simulation", 0),
+    "concentration": Variable(_GRID, "concentration of the diffusing quantity", 0),
+    "vorticity": Variable(_GRID, "vorticity (z component of the curl of the velocity)", 0),
+    "velocity_field": Variable((*_GRID, "component"), "fluid velocity", 1),
+    "forcing": Variable(("y", "x"), "forcing of the vorticity equation", 0),
 }

@@ -1,0 +1,119 @@
+"""Grid (PDE) simulators against analytic solutions: heat kernel, conservation, determinism, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fieldlab.errors import ParameterError
+from fieldlab.simulators import diffusion, simulate
+from fieldlab.simulators.grid import cell_centres
+
+# -- diffusion -------------------------------------------------------------------------------
+
+
+def heat_kernel(x: np.ndarray, y: np.ndarray, t: float, s0: float, D: float) -> np.ndarray:
+    """``(y, x)``: a unit-peak Gaussian of width ``s0`` at t = 0 diffused for ``t`` on the plane."""
+    s2 = s0**2 + 2 * D * t
+    return (s0**2 / s2) * np.exp(-(x[None, :] ** 2 + y[:, None] ** 2) / (2 * s2))
+
+
+def gaussian_error(n: int, boundary: str, D: float = 0.1, s0: float = 0.4) -> float:
+    """Max error at t = 8 dt_32 of a Gaussian diffused on an ``n x n`` grid over [-3, 3]^2,
+    with ``dt`` shrinking as ``h^2`` (r_x = r_y = 0.2)."""
+    x = cell_centres(-3.0, 3.0, n)
+    h = 6.0 / n
+    dt = 0.2 * h**2 / D
+    steps = 8 * (n // 32) ** 2
+    u0 = heat_kernel(x, x, 0.0, s0, D)[None]
+    u = diffusion.diffuse(u0, D, (h, h), dt, boundary, n_frames=1, sample_every=steps)[0, 0]
+    return float(np.abs(u - heat_kernel(x, x, steps * dt, s0, D)).max())
+
+
+@pytest.mark.parametrize("boundary", ["dirichlet", "neumann", "periodic"])
+def test_a_diffusing_gaussian_follows_the_heat_kernel_at_second_order(boundary: str) -> None:
+    """FTCS with dt ~ h^2 converges as h^2: the error falls 4-fold per halving of h."""
+    errors = [gaussian_error(n, boundary) for n in (32, 64, 128)]
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[-1] < 4e-4, errors  # of a unit peak
+    assert np.all((orders > 1.9) & (orders < 2.1)), (errors, orders)
+
+
+@pytest.mark.parametrize("boundary", ["neumann", "periodic"])
+def test_mass_is_conserved_with_no_flux_and_periodic_boundaries(boundary: str) -> None:
+    """A source next to a corner spreads onto the boundary; the total stays put to round-off."""
+    params = {"boundary": boundary, "source_x": (2.8, 3.0), "source_y": (2.8, 3.0), "n_steps": 200}
+    r = simulate("diffusion-plane", 3, seed=1, params=params)
+    c = r.variables["concentration"]
+    total = c.sum(axis=(2, 3))
+    last = c[:, -1]
+    edges = last[:, [0, -1], :].sum() + last[:, :, [0, -1]].sum()
+    assert edges > 0.2 * last.sum()  # a fifth of the mass sits in the edge cells
+    drift = np.abs(total / total[:, :1] - 1).max()
+    assert drift < 1e-13, drift
+
+
+def test_dirichlet_walls_absorb_and_every_scheme_keeps_the_maximum_principle() -> None:
+    params = {"source_x": (2.8, 3.0), "source_y": (2.8, 3.0), "n_steps": 200}
+    c = simulate("diffusion-plane", 3, seed=1, params=params).variables["concentration"]
+    total = c.sum(axis=(2, 3))
+    assert np.all(np.diff(total, axis=1) < 0)  # mass leaves through u = 0 walls
+    assert np.all(total[:, -1] < 0.5 * total[:, 0])
+    assert c.min() >= 0.0
+    assert c.max() <= 5.5
+
+
+def test_benchmark_setting_sources_and_disjoint_train_test_regions() -> None:
+    """Defaults: 64 x 64 cells on [-3, 3]^2, frames at t = 0.07 .. 0.26, one source per
+    simulation of value 5 .. 5.5; the train region y in [0, 2] and test y in [-2, 0] share no cell."""
+    train = simulate("diffusion-plane", 40, seed=3)
+    test = simulate("diffusion-plane", 40, seed=3, params={"source_y": (-2.0, 0.0)})
+    assert train.variables["concentration"].shape == (40, 20, 64, 64)
+    np.testing.assert_allclose(train.time, 0.07 + 0.01 * np.arange(20))
+    np.testing.assert_allclose(train.coords["x"][[0, -1]], [-3 + 3 / 64, 3 - 3 / 64])
+    h = 6 / 64
+    for r, sign in ((train, 1), (test, -1)):
+        c = r.variables["concentration"]
+        mass = c[:, 0].sum(axis=(1, 2)) * h * h
+        assert np.all((mass >= 5 * h * h * 0.999) & (mass <= 5.5 * h * h))  # no flux lost yet
+        iy, ix = np.unravel_index(c[:, 0].reshape(40, -1).argmax(axis=1), (64, 64))
+        ys, xs = r.coords["y"][iy], r.coords["x"][ix]
+        assert np.all(sign * ys > 0)
+        assert np.all(np.abs(sign * ys - 1) <= 1)
+        assert np.all(np.abs(xs) <= 2)
+
+
+def test_diffusion_is_deterministic_across_batching_and_threads() -> None:
+    whole = simulate("diffusion-plane", 6, seed=5, threads=2).variables["concentration"]
+    part = simulate("diffusion-plane", 3, seed=5, first_sim=2, threads=1)
+    assert whole[2:5].tobytes() == part.variables["concentration"].tobytes()
+    assert part.first_sim == 2
+    assert part.n_sims == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"dt": 0.03}, r"unstable.*= 0\.68.* > 1/2; use dt <= 0\.02197"),
+        ({"n_x": 2}, "n_x: Input should be greater than or equal to 4"),
+        (
+            {"boundary": "reflecting"},
+            "boundary: Input should be 'dirichlet', 'neumann' or 'periodic'",
+        ),
+        ({"source_y": (3.5, 4.0)}, r"source_y \(3\.5, 4\.0\) contains no cell centre"),
+        ({"source_value": (5.5, 5.0)}, "source_value must be an interval"),
+        ({"n_steps": 1}, "n_steps"),
+    ],
+)
+def test_bad_diffusion_parameters_say_what_to_change(params: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match) as info:
+        simulate("diffusion-plane", 1, seed=0, params=params)
+    assert "diffusion-plane" in str(info.value)
+
+
+def test_the_pure_core_rejects_unknown_boundaries_and_unstable_steps() -> None:
+    u0 = np.zeros((1, 8, 8))
+    with pytest.raises(ParameterError, match="unknown boundary 'open'; choose one of: dirichlet"):
+        diffusion.diffuse(u0, 0.1, (0.1, 0.1), 0.01, "open", 1)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="unstable"):
+        diffusion.diffuse(u0, 1.0, (0.1, 0.1), 0.01, "periodic", 1)
