@@ -43,3 +43,8 @@ class UnknownDatasetError(DatasetError, KeyError):
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """A catalogued dataset that has not been generated (completely) under the data root."""
+
+
+class TrainingError(FieldlabError, ValueError):
+    """A training or evaluation request that cannot run: a dataset without the task's frames, a
+    bad configuration, a run or checkpoint that cannot be found; the message names the input."""

@@ -1,0 +1,178 @@
+"""``fieldlab train``, ``fieldlab evaluate`` and ``fieldlab ui``.
+
+Thin wrappers: parse, call :mod:`fieldlab.training`, print. Heavy imports (torch, DGL, MLflow)
+happen inside the commands, so ``fieldlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        help="MLflow tracking store or server, e.g. http://127.0.0.1:5000 "
+        "(default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow/mlflow.db)"
+    ),
+]
+DataRoot = Annotated[
+    str | None, typer.Option(help="where datasets are generated (default: $FIELDLAB_DATA, ./data)")
+]
+
+
+def _fail(err: Exception) -> typer.Exit:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    return typer.Exit(2)
+
+
+def _overrides(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --set hidden=32")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def train_command(
+    dataset: Annotated[str | None, typer.Option(help="catalogued dataset name")] = None,
+    model: Annotated[str | None, typer.Option(help="egnn, gnn or linear")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (length of the schedule)")] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="samples per batch")] = None,
+    seed: Annotated[int | None, typer.Option(help="initialisation and shuffling seed")] = None,
+    hidden: Annotated[int | None, typer.Option(help="hidden units per layer")] = None,
+    layers: Annotated[int | None, typer.Option(help="message-passing layers")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file of training settings")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="any other setting: --set schedule=constant (repeatable)"),
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(help="wall-time budget; the cosine schedule fits into it")
+    ] = None,
+    max_epochs: Annotated[
+        int | None, typer.Option(help="stop this session after N epochs (resumable)")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="continue the interrupted run RUN_ID from its checkpoint")
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="checkpoints root (default: mlflow/artifacts/checkpoints)")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    data_root: DataRoot = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train a forecaster on a dataset's task and track the run in MLflow."""
+    from fieldlab.errors import FieldlabError
+    from fieldlab.training.config import load_config
+    from fieldlab.training.run import Interrupted, train
+
+    session = {
+        "time_budget_s": None if minutes is None else minutes * 60.0,
+        "max_epochs_per_session": max_epochs,
+    }
+    try:
+        cfg = None
+        if resume is None:
+            cfg = load_config(
+                config,
+                **_overrides(set_ or []),
+                dataset=dataset,
+                model=model,
+                epochs=epochs,
+                lr=lr,
+                batch_size=batch_size,
+                seed=seed,
+                hidden=hidden,
+                layers=layers,
+                **session,
+            )
+        result = train(
+            cfg,
+            resume=resume,
+            tracking_uri=tracking_uri,
+            data_root=data_root,
+            checkpoint_root=checkpoint_dir,
+            progress=progress,
+            session={k: v for k, v in session.items() if v is not None},
+        )
+    except FieldlabError as err:
+        raise _fail(err) from None
+    except Interrupted as stop:
+        typer.echo(f"\ninterrupted; resume with: fieldlab train --resume {stop.run_id}")
+        raise typer.Exit(130) from None
+    typer.echo(
+        f"run {result.run_id}: {result.stopped} after {result.epochs} epochs "
+        f"({result.wall_s:.0f} s); best validation MSE {result.best_val_mse:.4g} "
+        f"at epoch {result.best_epoch}"
+    )
+    if result.model_uri is None:
+        typer.echo(f"paused; continue with: fieldlab train --resume {result.run_id}")
+    else:
+        name = cfg.dataset if cfg is not None else "DATASET"
+        typer.echo(f"evaluate: fieldlab evaluate {result.run_id} --dataset {name}")
+        typer.echo("browse:   fieldlab ui")
+
+
+def evaluate_command(
+    run_id: Annotated[str, typer.Argument(help="MLflow run id of a finished training run")],
+    dataset: Annotated[str, typer.Option(help="dataset whose test split to score")],
+    rollout_sims: Annotated[int, typer.Option(help="test simulations to roll out")] = 200,
+    tracking_uri: TrackingUri = None,
+    data_root: DataRoot = None,
+) -> None:
+    """Test MSE, rollout error, equivariance error and conservation drift; logged to the run."""
+    from fieldlab.errors import FieldlabError
+    from fieldlab.training.evaluate import evaluate
+
+    try:
+        out = evaluate(
+            run_id,
+            dataset,
+            tracking_uri=tracking_uri,
+            data_root=data_root,
+            rollout_sims=rollout_sims,
+        )
+    except FieldlabError as err:
+        raise _fail(err) from None
+    for key, value in out["metrics"].items():
+        typer.echo(f"{out['prefix']}{key:<24} {value:.4g}")
+    curve = ", ".join(f"{v:.3g}" for v in out["curves"]["rollout_mse"][1:])
+    typer.echo(f"rollout MSE per step (frames {list(map(int, out['frames']))}): {curve}")
+
+
+def ui_command(
+    port: Annotated[int, typer.Option(help="port of the UI")] = 5000,
+    backend_store_uri: Annotated[
+        str | None, typer.Option(help="store to browse (default: the local mlflow/mlflow.db)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the command instead of running it")] = False,
+) -> None:
+    """Open the MLflow UI on the local store (http://127.0.0.1:PORT)."""
+    from fieldlab.training.tracking import DEFAULT_ARTIFACTS, DEFAULT_STORE
+
+    store = backend_store_uri or f"sqlite:///{DEFAULT_STORE.resolve()}"
+    cmd = [
+        "mlflow", "ui", "--backend-store-uri", store,
+        "--default-artifact-root", DEFAULT_ARTIFACTS.resolve().as_uri(),
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    typer.echo(f"MLflow UI on {store}: open http://127.0.0.1:{port} (Ctrl-C stops it)")
+    typer.echo(shlex.join(cmd))
+    if dry_run:
+        return
+    import sys
+
+    cmd[0] = str(Path(sys.executable).with_name("mlflow"))
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run(cmd, check=False)

@@ -1,0 +1,236 @@
+r"""The training loop: Adam, an optional cosine schedule, early stopping, exact resumption.
+
+One epoch shuffles the training samples with a seeded generator, builds one batched graph per
+batch and minimises
+
+.. math:: L = \mathrm{MSE}(\hat x, x) + w_v\, \mathrm{MSE}(\hat v, v)
+
+at the target frame (the mean over samples, particles and coordinates; ``w_v`` is
+``velocity_weight``; the published EGNN loss is the first term alone). Every ``val_every``
+epochs the validation position MSE decides early stopping and the best weights.
+
+The loop knows nothing of MLflow or files: a :class:`Hooks` object receives each epoch's metrics,
+each new best and each end of session, and :meth:`Trainer.state_dict` /
+:meth:`Trainer.load_state_dict` carry everything needed to resume (see
+:mod:`fieldlab.training.checkpoint`).
+
+A wall-time budget (``time_budget_s``) stops the session when it is spent and sets the
+schedule's length: after each epoch the planned number of epochs is re-estimated from the mean
+time of the last 50 epochs and the time left, so the cosine reaches zero as the budget runs out
+even when the machine's speed changes. The last epoch is always validated.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fieldlab.training.config import TrainConfig
+from fieldlab.training.data import TaskData
+from fieldlab.training.forecaster import Forecaster
+from fieldlab.training.schedule import learning_rate
+
+StopReason = Literal["finished", "early_stopped", "time_budget", "epoch_budget"]
+
+
+class Hooks(Protocol):
+    """What the loop reports; every method may do nothing."""
+
+    def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None: ...
+
+    def new_best(self, trainer: Trainer) -> None: ...
+
+
+@dataclass
+class LoopState:
+    """The loop's own state, apart from weights, optimizer and generator."""
+
+    epoch: int = 0
+    planned_epochs: int = 0
+    best_epoch: int = -1
+    best_val_mse: float = float("inf")
+    stale_validations: int = 0
+    elapsed_s: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str | None = None
+
+
+@torch.no_grad()
+def evaluate_mse(model: Forecaster, data: TaskData, batch_size: int) -> tuple[float, float]:
+    """Position and velocity MSE at the target frame over all of ``data``."""
+    model.eval()
+    sum_x = sum_v = 0.0
+    for start in range(0, len(data), batch_size):
+        part = data.subset(torch.arange(start, min(start + batch_size, len(data))))
+        x, v = model.predict(part.position, part.velocity, part.scalar)
+        sum_x += float(((x - part.target_position) ** 2).sum())
+        sum_v += float(((v - part.target_velocity) ** 2).sum())
+    n = data.target_position.numel()
+    return sum_x / n, sum_v / n
+
+
+class Trainer:
+    """Fits ``model`` to ``train``, validating on ``val``, as ``config`` says."""
+
+    def __init__(
+        self, config: TrainConfig, model: Forecaster, train: TaskData, val: TaskData
+    ) -> None:
+        self.config = config
+        self.model = model
+        self.train_data = train
+        self.val_data = val
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.state = LoopState(planned_epochs=config.epochs)
+        self.best_weights: dict[str, torch.Tensor] = copy.deepcopy(model.state_dict())
+
+    # -- checkpointing -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume (see :mod:`fieldlab.training.checkpoint`)."""
+        return {
+            "config": self.config.model_dump(mode="json"),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "loop": self.state.__dict__.copy(),
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.state = LoopState(**state["loop"])
+        self.best_weights = state["best_weights"]
+
+    # -- one epoch -----------------------------------------------------------------------------
+    def _train_epoch(self) -> tuple[float, float]:
+        self.model.train()
+        data, bs, w = self.train_data, self.config.batch_size, self.config.velocity_weight
+        order = torch.randperm(len(data), generator=self.generator)
+        total_loss = total_mse = 0.0
+        for start in range(0, len(data), bs):
+            idx = order[start : start + bs]
+            part = data.subset(idx)
+            x, v = self.model.predict(part.position, part.velocity, part.scalar)
+            mse_x = torch.mean((x - part.target_position) ** 2)
+            loss = mse_x + w * torch.mean((v - part.target_velocity) ** 2) if w else mse_x
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total_loss += float(loss) * len(idx)
+            total_mse += float(mse_x) * len(idx)
+        return total_loss / len(data), total_mse / len(data)
+
+    def _replan(self) -> None:
+        """Fit the cosine schedule's length to what is left of the wall-time budget."""
+        cfg, st = self.config, self.state
+        if cfg.time_budget_s is None:
+            return
+        recent = [h["epoch_time_s"] for h in st.history[-50:]]
+        mean_s = max(sum(recent) / len(recent), 1e-9)
+        fits = st.epoch + int((cfg.time_budget_s - st.elapsed_s) / mean_s)
+        st.planned_epochs = max(st.epoch + 1, min(cfg.epochs, fits))
+
+    def fit(
+        self, hooks: Hooks | None = None, *, progress: bool = True, log_every: int | None = None
+    ) -> StopReason:
+        """Train until the schedule ends, early stopping, or a budget; return why it stopped.
+
+        ``progress`` shows a progress bar; ``log_every`` prints a plain line every N epochs
+        instead (for runs in the background, writing to a log file).
+        """
+        cfg, st = self.config, self.state
+        session_epochs = 0
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
+        with Progress(*columns, disable=not progress) as bar:
+            task = bar.add_task("training", total=st.planned_epochs, completed=st.epoch, status="")
+            while True:
+                if st.epoch >= st.planned_epochs:
+                    reason: StopReason = "finished"
+                    break
+                if cfg.patience is not None and st.stale_validations >= cfg.patience:
+                    reason = "early_stopped"
+                    break
+                if cfg.time_budget_s is not None and st.elapsed_s >= cfg.time_budget_s:
+                    reason = "time_budget"
+                    if st.history and "val_mse" not in st.history[-1]:
+                        st.epoch -= 1  # the result belongs to the last epoch run
+                        st.history[-1].update(self._validate())
+                        st.epoch += 1
+                        if hooks is not None and st.best_epoch == st.epoch - 1:
+                            hooks.new_best(self)
+                    break
+                if (
+                    cfg.max_epochs_per_session is not None
+                    and session_epochs >= cfg.max_epochs_per_session
+                ):
+                    reason = "epoch_budget"
+                    break
+                metrics = self._epoch()
+                session_epochs += 1
+                if hooks is not None:
+                    if metrics.get("best_epoch") == st.epoch - 1:
+                        hooks.new_best(self)
+                    hooks.epoch_end(self, metrics)
+                val = metrics.get("val_mse")
+                status = f"train {metrics['train_mse']:.3g}" + (
+                    f"  val {val:.3g}" if val is not None else ""
+                )
+                status += f"  best {st.best_val_mse:.3g} @ {st.best_epoch}"
+                bar.update(task, total=st.planned_epochs, completed=st.epoch, status=status)
+                if log_every is not None and (st.epoch % log_every == 0 or st.epoch == 1):
+                    print(
+                        f"epoch {st.epoch}/{st.planned_epochs}  {st.elapsed_s / 60:.1f} min  "
+                        f"lr {metrics['lr']:.2e}  {status}",
+                        flush=True,
+                    )
+        st.stopped = reason
+        return reason
+
+    def _validate(self) -> dict[str, float]:
+        """Validate the current weights (as of epoch ``state.epoch``); keep them if best."""
+        st = self.state
+        val_mse, val_vmse = evaluate_mse(
+            self.model, self.val_data, max(self.config.batch_size, 500)
+        )
+        out = {"val_mse": val_mse, "val_velocity_mse": val_vmse}
+        if val_mse < st.best_val_mse:
+            st.best_val_mse, st.best_epoch, st.stale_validations = val_mse, st.epoch, 0
+            self.best_weights = copy.deepcopy(self.model.state_dict())
+            out["best_epoch"] = st.epoch
+        else:
+            st.stale_validations += 1
+        return out
+
+    def _epoch(self) -> dict[str, float]:
+        cfg, st = self.config, self.state
+        t0 = time.perf_counter()
+        lr = learning_rate(st.epoch, base=cfg.lr, total=st.planned_epochs, kind=cfg.schedule)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        train_loss, train_mse = self._train_epoch()
+        metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
+        last = st.epoch + 1 >= st.planned_epochs
+        if (st.epoch + 1) % cfg.val_every == 0 or last:
+            metrics.update(self._validate())
+        epoch_s = time.perf_counter() - t0
+        st.elapsed_s += epoch_s
+        metrics["epoch_time_s"] = epoch_s
+        st.history.append({"epoch": st.epoch, **metrics})
+        st.epoch += 1
+        self._replan()
+        return metrics

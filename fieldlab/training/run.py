@@ -1,0 +1,241 @@
+"""One tracked training run: config -> data -> forecaster -> loop, recorded in MLflow.
+
+:func:`train` checks its inputs before it opens a run (unknown dataset or model, a dataset
+without the task's frames or not generated: clear errors naming the input), then trains with
+:class:`~fieldlab.training.loop.Trainer`, writing a checkpoint after every epoch and logging each
+epoch's metrics and, every ``figure_every`` epochs, a figure of predicted against true validation
+trajectories. When training ends (schedule done, early stop or wall-time budget) it logs the
+best-validation weights as the run's model. A session stopped by an epoch budget or Ctrl-C ends
+the MLflow run as KILLED; ``train(..., resume=RUN_ID)`` reopens the same run and continues from
+its checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import mlflow
+from fieldlab.catalog import load_card
+from fieldlab.models import MODEL_NAMES, UnknownModelError
+from fieldlab.training import checkpoint
+from fieldlab.training.config import TrainConfig, build_config
+from fieldlab.training.data import (
+    TaskData,
+    global_scales,
+    load_task,
+    load_trajectories,
+    task_frames,
+)
+from fieldlab.training.figures import trajectory_figure
+from fieldlab.training.forecaster import Forecaster, build_forecaster
+from fieldlab.training.loop import Trainer
+from fieldlab.training.rollout import rollout
+from fieldlab.training.tracking import (
+    configure,
+    flatten,
+    log_dataset,
+    log_figure_step,
+    log_forecaster,
+)
+
+PathLike = str | os.PathLike[str]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training: the last epoch's checkpoint is kept; resume with ``run_id``."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a training session ended."""
+
+    run_id: str
+    stopped: str
+    epochs: int
+    best_epoch: int
+    best_val_mse: float
+    wall_s: float
+    checkpoint_dir: Path
+    model_uri: str | None
+
+
+def check_inputs(config: TrainConfig) -> None:
+    """Fail fast, naming the input: unknown model or dataset, or no task frames."""
+    if config.model not in MODEL_NAMES:
+        raise UnknownModelError(
+            f"unknown model {config.model!r}; choose one of: {', '.join(MODEL_NAMES)}"
+        )
+    card = load_card(config.dataset)
+    task_frames(card, card.n_frames("train"))
+
+
+class _RunHooks:
+    """Log each epoch to MLflow and keep the checkpoints."""
+
+    def __init__(self, directory: Path, figure_data: Any, config: TrainConfig) -> None:
+        self.directory = directory
+        self.figure_data = figure_data
+        self.config = config
+
+    def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        epoch = trainer.state.epoch - 1
+        mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
+        checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
+        if epoch % self.config.figure_every == 0 and self.figure_data is not None:
+            traj, frames = self.figure_data
+            fig = trajectory_figure(rollout(trainer.model, traj, frames), title=f"epoch {epoch}")
+            log_figure_step(fig, "val_trajectories", epoch)
+
+    def new_best(self, trainer: Trainer) -> None:
+        st = trainer.state
+        mlflow.log_metrics(
+            {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
+        )
+        checkpoint.save(
+            {"epoch": st.best_epoch, "val_mse": st.best_val_mse, "model": trainer.best_weights},
+            self.directory / checkpoint.BEST,
+        )
+
+
+def _build(
+    config: TrainConfig, data_root: PathLike | None
+) -> tuple[Forecaster, TaskData, TaskData]:
+    dtype = getattr(torch, config.dtype)
+    common = {"data_root": data_root, "scalar": config.scalar, "dtype": dtype}
+    train_data = load_task(
+        config.dataset, "train", limit=config.max_train, all_frames=config.all_frames, **common
+    )
+    val_data = load_task(config.dataset, "val", **common)
+    sx, sv = global_scales(config.dataset, data_root=data_root) if config.normalise else (1, 1)
+    torch.manual_seed(config.seed)
+    model = build_forecaster(
+        config.model,
+        dim=train_data.dim,
+        spec=config.graph,
+        hidden=config.hidden,
+        layers=config.layers,
+        position_scale=sx,
+        velocity_scale=sv,
+    ).to(dtype)
+    return model, train_data, val_data
+
+
+def train(
+    config: TrainConfig | None = None,
+    *,
+    resume: str | None = None,
+    tracking_uri: str | None = None,
+    data_root: PathLike | None = None,
+    checkpoint_root: PathLike | None = None,
+    progress: bool = True,
+    log_every: int | None = None,
+    session: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train (or, with ``resume=RUN_ID``, continue) a forecaster and track it in MLflow.
+
+    Args:
+        config: the run's settings; ignored when resuming (the checkpoint's are used).
+        resume: the MLflow run id of an interrupted run to continue from its checkpoint.
+        tracking_uri: MLflow store or server (default: ``MLFLOW_TRACKING_URI``, else the local
+            SQLite store ``mlflow/mlflow.db``).
+        data_root: where datasets are generated (default: ``FIELDLAB_DATA``, else ``./data``).
+        checkpoint_root: directory of per-run checkpoint directories.
+        progress, log_every: a progress bar, or a plain line every N epochs.
+        session: settings that may change on resume (``max_epochs_per_session``,
+            ``time_budget_s``, ``patience``, ``figure_every``, ``threads``).
+    """
+    state = None
+    if resume is not None:
+        state = checkpoint.load(checkpoint.run_dir(resume, checkpoint_root) / checkpoint.LAST)
+        saved = {**state["config"], "max_epochs_per_session": None}
+        config = build_config(saved, f"checkpoint of run {resume}")
+    if config is None:
+        raise ValueError("train() needs a config or a run id to resume")
+    if session:
+        config = config.with_updates(**session)
+    check_inputs(config)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    model, train_data, val_data = _build(config, data_root)
+    trainer = Trainer(config, model, train_data, val_data)
+    if state is not None:
+        trainer.load_state_dict(state)
+        trainer.config = config
+    traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
+    figure_data = (traj, train_data.frames)
+
+    configure(tracking_uri, config.experiment)
+    started = time.perf_counter()
+    with mlflow.start_run(run_id=resume, run_name=config.run_name, log_system_metrics=True) as run:
+        run_id = run.info.run_id
+        directory = checkpoint.run_dir(run_id, checkpoint_root)
+        if resume is None:
+            mlflow.log_dict(config.model_dump(mode="json"), "config.json")
+            mlflow.log_params(flatten(config.model_dump(mode="json")))
+            fp = log_dataset(config.dataset)
+            mlflow.set_tags({"model": config.model, "task.horizon": str(train_data.frames.horizon)})
+            mlflow.log_params(
+                {"n_train": len(train_data), "n_val": len(val_data), "dataset_fingerprint": fp}
+            )
+        mlflow.set_tag("fieldlab.state", "running")
+        hooks = _RunHooks(directory, figure_data, config)
+        try:
+            stopped = trainer.fit(hooks, progress=progress, log_every=log_every)
+        except KeyboardInterrupt:
+            mlflow.set_tag("fieldlab.state", "interrupted")
+            mlflow.end_run(status="KILLED")
+            raise Interrupted(run_id) from None
+        model_uri = None
+        if stopped == "epoch_budget":
+            mlflow.set_tag("fieldlab.state", "paused")
+        else:
+            model_uri = _finish(trainer, traj)
+        st = trainer.state
+        mlflow.set_tag("fieldlab.stopped", stopped)
+        if stopped == "epoch_budget":
+            mlflow.end_run(status="KILLED")
+    return TrainResult(
+        run_id,
+        stopped,
+        st.epoch,
+        st.best_epoch,
+        st.best_val_mse,
+        time.perf_counter() - started,
+        directory,
+        model_uri,
+    )
+
+
+def _finish(trainer: Trainer, traj: Any) -> str:
+    """Log the best weights as the run's model, with a final trajectory figure."""
+    cfg, st = trainer.config, trainer.state
+    trainer.model.load_state_dict(trainer.best_weights)
+    data = trainer.val_data
+    example = {"position": data.position[:2], "velocity": data.velocity[:2]}
+    if data.scalar is not None:
+        example["scalar"] = data.scalar[:2]
+    info = log_forecaster(
+        trainer.model,
+        name=cfg.model,
+        dim=data.dim,
+        hidden=cfg.hidden,
+        layers=cfg.layers,
+        example=example,
+    )
+    fig = trajectory_figure(
+        rollout(trainer.model, traj, data.frames), title=f"best epoch {st.best_epoch}"
+    )
+    mlflow.log_figure(fig, "figures/val_trajectories_best.png")
+    mlflow.log_metrics({"epochs": st.epoch, "wall_time_s": st.elapsed_s})
+    mlflow.set_tag("fieldlab.state", "complete")
+    return info.model_uri

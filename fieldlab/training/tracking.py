@@ -1,0 +1,148 @@
+"""MLflow tracking: where runs go and what each run records.
+
+The default store is embedded: a SQLite database ``mlflow/mlflow.db`` with artifacts under
+``mlflow/artifacts`` (both relative to the working directory, both git-ignored).
+``MLFLOW_TRACKING_URI`` or an explicit ``tracking_uri`` (``--tracking-uri``) points at a tracking
+server instead (``http://127.0.0.1:5000``), or at any other store MLflow understands.
+
+A run records: the resolved config (``config.json`` via ``mlflow.log_dict``, and flattened as
+params), the dataset as an MLflow dataset input (name, source store, a digest taken from the
+fingerprint, the full fingerprint in a tag) for training and validation, per-epoch metrics,
+system metrics, figures keyed by name and step, and the best model with its signature.
+Nothing here contacts a model registry, and MLflow's telemetry is switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
+
+import mlflow
+from fieldlab.catalog import load_card, locate
+from fieldlab.training.forecaster import Forecaster
+from fieldlab.training.pyfunc import ForecasterModel, forecaster_payload
+
+DEFAULT_STORE = Path("mlflow") / "mlflow.db"
+DEFAULT_ARTIFACTS = Path("mlflow") / "artifacts"
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else the embedded SQLite store ``mlflow/mlflow.db``."""
+    if env := os.environ.get("MLFLOW_TRACKING_URI"):
+        return env
+    return f"sqlite:///{DEFAULT_STORE.resolve()}"
+
+
+def _local_artifact_root(uri: str) -> str | None:
+    """Artifacts beside a SQLite store (``<dir>/artifacts``); None for other stores."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+
+
+def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> str:
+    """Point MLflow at ``tracking_uri`` (default: :func:`default_tracking_uri`) and make sure
+    ``experiment`` exists; return the URI in use."""
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    if os.environ.get("MLFLOW_RUN_ID"):  # inside `mlflow run`: the run exists already
+        return uri
+    if mlflow.get_experiment_by_name(experiment) is None:
+        mlflow.create_experiment(experiment, artifact_location=_local_artifact_root(uri))
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"graph": {"kind": "full"}}`` -> ``{"graph.kind": "full"}`` for ``mlflow.log_params``."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def log_dataset(name: str, contexts: tuple[str, ...] = ("training",)) -> str:
+    """Record dataset ``name`` as an input of the active run; return its fingerprint."""
+    card = load_card(name)
+    loc = locate(card)
+    source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
+    dataset = MetaDataset(source=source, name=name, digest=loc.fingerprint[:12])
+    for context in contexts:
+        mlflow.log_input(dataset, context=context, tags={"fingerprint": loc.fingerprint})
+    mlflow.set_tags({"dataset": name, "dataset.fingerprint": loc.fingerprint})
+    return loc.fingerprint
+
+
+def figure_image(fig: Figure) -> np.ndarray:
+    """The RGB pixels ``(H, W, 3)`` of a drawn figure."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def log_figure_step(fig: Figure, key: str, step: int) -> None:
+    """Log ``fig`` as image ``key`` at ``step`` (the UI shows the series under the run)."""
+    mlflow.log_image(figure_image(fig), key=key, step=step)
+
+
+def log_forecaster(
+    model: Forecaster,
+    *,
+    name: str,
+    dim: int,
+    hidden: int,
+    layers: int,
+    example: Mapping[str, torch.Tensor],
+) -> ModelInfo:
+    """Log ``model`` as the run's MLflow model ``model`` with a tensor signature.
+
+    ``example`` holds ``position``, ``velocity`` (and ``scalar``) of a few samples; the signature
+    is inferred from it and from the model's prediction on it.
+    """
+    inputs = {k: v.detach().cpu().numpy() for k, v in example.items()}
+    wrapper = ForecasterModel()
+    with torch.no_grad():
+        x, v = model.eval().predict(example["position"], example["velocity"], example.get("scalar"))
+    signature = infer_signature(inputs, {"position": x.numpy(), "velocity": v.numpy()})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "forecaster.pt"
+        torch.save(
+            forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers), path
+        )
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=wrapper,
+            artifacts={"forecaster": str(path)},
+            signature=signature,
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "dgl", "fieldlab"],
+        )
+
+
+def iter_metric(run_id: str, key: str) -> Iterator[tuple[int, float]]:
+    """``(step, value)`` of metric ``key`` of run ``run_id``, by step."""
+    client = mlflow.tracking.MlflowClient()
+    for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step):
+        yield m.step, m.value

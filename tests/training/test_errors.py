@@ -1,0 +1,86 @@
+"""Bad arguments get clear errors that name the input, before any run is opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from fieldlab.catalog import catalog_dir
+from fieldlab.cli import app
+from fieldlab.errors import DatasetNotFoundError, TrainingError, UnknownDatasetError
+from fieldlab.models import UnknownModelError
+from fieldlab.training.config import load_config
+from fieldlab.training.run import train
+from tests.training.conftest import DATASET, tiny_config
+
+runner = CliRunner()
+
+
+def test_unknown_dataset_is_named(workdir: Path) -> None:
+    with pytest.raises(UnknownDatasetError, match="'no-such-set'"):
+        train(tiny_config(dataset="no-such-set"), progress=False)
+    assert not (workdir / "mlflow").exists()  # no run was opened
+
+
+def test_unknown_model_is_named_with_the_choices(workdir: Path) -> None:
+    with pytest.raises(UnknownModelError, match=r"'transformer'.*egnn, gnn, linear"):
+        train(tiny_config(model="transformer"), progress=False)
+
+
+def test_dataset_without_task_frames(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    card = yaml.safe_load((catalog_dir() / f"{DATASET}.yaml").read_text())
+    del card["task"]
+    card["name"] = "charged-no-task"
+    (catalog / "charged-no-task.yaml").write_text(yaml.safe_dump(card))
+    monkeypatch.setenv("FIELDLAB_CATALOG", str(catalog))
+    with pytest.raises(TrainingError, match="'charged-no-task' has no forecasting task"):
+        train(tiny_config(dataset="charged-no-task"), progress=False)
+
+
+def test_dataset_not_generated(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDLAB_DATA", str(tmp_path / "empty"))
+    with pytest.raises(DatasetNotFoundError, match=f"fieldlab generate {DATASET}"):
+        train(tiny_config(), progress=False)
+
+
+def test_unknown_setting_lists_the_valid_ones(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text("dataset: x\nlearning_rate: 0.1\n")
+    with pytest.raises(
+        TrainingError, match=r"train.yaml: 'learning_rate' is not a training setting"
+    ):
+        load_config(path)
+
+
+def test_resume_without_checkpoint(workdir: Path) -> None:
+    with pytest.raises(TrainingError, match=r"no checkpoint at .*0123abcd"):
+        train(resume="0123abcd", progress=False)
+
+
+def test_cli_reports_errors_without_a_traceback(workdir: Path) -> None:
+    out = runner.invoke(app, ["train", "--dataset", DATASET, "--model", "mlp"])
+    assert out.exit_code == 2
+    assert "error: unknown model 'mlp'" in out.output
+    out = runner.invoke(app, ["train", "--dataset", "nope"])
+    assert out.exit_code == 2
+    assert "'nope'" in out.output
+    out = runner.invoke(app, ["evaluate", "0123abcd", "--dataset", DATASET])
+    assert out.exit_code == 2
+    assert "no MLflow run '0123abcd'" in out.output
+
+
+def test_ui_prints_the_url_and_command(workdir: Path) -> None:
+    out = runner.invoke(app, ["ui", "--port", "5123", "--dry-run"])
+    assert out.exit_code == 0
+    assert "http://127.0.0.1:5123" in out.output
+    assert f"--backend-store-uri sqlite:///{workdir / 'mlflow' / 'mlflow.db'}" in out.output
+    assert "--host 127.0.0.1" in out.output

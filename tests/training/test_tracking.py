@@ -1,0 +1,126 @@
+"""A training run lands in the embedded MLflow store with everything the issue lists, its logged
+model reloads and predicts exactly as the trained weights do, and ``evaluate`` scores it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import mlflow
+from fieldlab.catalog import fingerprint, load_card
+from fieldlab.training import checkpoint
+from fieldlab.training.data import load_task
+from fieldlab.training.evaluate import evaluate, load_forecaster_from_run
+from fieldlab.training.run import TrainResult, train
+from tests.training.conftest import DATASET, tiny_config
+
+
+@pytest.fixture(scope="module")
+def tracked(
+    tmp_path_factory: pytest.TempPathFactory, data_root: Path
+) -> Iterator[tuple[TrainResult, Path]]:
+    """One tiny run in the default local store of a fresh working directory."""
+    work = tmp_path_factory.mktemp("work")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(work)
+        mp.setenv("FIELDLAB_DATA", str(data_root))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
+        mp.setenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", "1")
+        result = train(tiny_config(epochs=3), progress=False)
+        yield result, work
+
+
+def test_run_is_in_the_embedded_store(tracked: tuple[TrainResult, Path]) -> None:
+    result, work = tracked
+    assert (work / "mlflow" / "mlflow.db").is_file()
+    assert result.stopped == "finished"
+    assert result.epochs == 3
+    run = mlflow.get_run(result.run_id)
+    assert mlflow.get_tracking_uri() == f"sqlite:///{(work / 'mlflow' / 'mlflow.db').resolve()}"
+    assert run.info.artifact_uri.startswith((work / "mlflow" / "artifacts").resolve().as_uri())
+    params = run.data.params
+    assert params["dataset"] == DATASET
+    assert params["model"] == "egnn"
+    assert params["hidden"] == "16"
+    assert params["epochs"] == "3"
+    assert params["n_train"] == "40"
+
+    fp = fingerprint(load_card(DATASET))
+    assert params["dataset_fingerprint"] == fp
+    (inp,) = run.inputs.dataset_inputs
+    assert inp.dataset.name == DATASET
+    assert inp.dataset.digest == fp[:12]
+    assert fp in inp.dataset.source
+    assert {t.key: t.value for t in inp.tags}["fingerprint"] == fp
+
+    client = mlflow.tracking.MlflowClient()
+    for key in ("train_loss", "train_mse", "val_mse", "lr"):
+        steps = [m.step for m in client.get_metric_history(result.run_id, key)]
+        assert sorted(steps) == [0, 1, 2], key
+    assert any(k.startswith("system/") for k in run.data.metrics)
+
+    config = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="config.json"
+    )).read_text())  # fmt: skip
+    assert config["dataset"] == DATASET
+    assert config["hidden"] == 16
+    names = {a.path for a in client.list_artifacts(result.run_id, "figures")}
+    assert "figures/val_trajectories_best.png" in names
+    images = {a.path for a in client.list_artifacts(result.run_id, "images")}
+    assert any("val_trajectories+step+2+" in p for p in images)  # keyed by name and step
+
+
+def test_logged_model_predicts_like_the_best_weights(tracked: tuple[TrainResult, Path]) -> None:
+    result, _ = tracked
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    sig = pyfunc.metadata.signature
+    assert sig is not None
+    assert {s.name for s in sig.inputs.inputs} == {"position", "velocity", "scalar"}
+
+    model = load_forecaster_from_run(result.run_id)
+    best = checkpoint.load(result.checkpoint_dir / checkpoint.BEST)
+    reference = load_forecaster_from_run(result.run_id)
+    reference.load_state_dict(best["model"])
+    test = load_task(DATASET, "test")
+    inputs = {
+        "position": test.position.numpy(),
+        "velocity": test.velocity.numpy(),
+        "scalar": test.scalar.numpy(),
+    }
+    got = pyfunc.predict(inputs)
+    with torch.no_grad():
+        x, v = reference.predict(test.position, test.velocity, test.scalar)
+    np.testing.assert_array_equal(got["position"], x.numpy())
+    np.testing.assert_array_equal(got["velocity"], v.numpy())
+    for a, b in zip(model.state_dict().values(), best["model"].values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_evaluate_logs_test_metrics(tracked: tuple[TrainResult, Path]) -> None:
+    result, _ = tracked
+    out = evaluate(result.run_id, DATASET, rollout_sims=20)
+    m = out["metrics"]
+    assert out["prefix"] == "test/"
+    assert 0 < m["mse"] < 10
+    assert m["equivariance_error"] < 1e-4  # float32 EGNN
+    assert list(out["frames"]) == [0, 10, 20, 30, 40]  # through the task's own 30 -> 40
+    rollout_mse = out["curves"]["rollout_mse"]
+    assert rollout_mse[0] == 0
+    assert np.all(rollout_mse[1:] > 0)
+    # charged-egnn conserves energy and momentum: both drifts are reported, beside the data's
+    for key in ("energy_drift", "energy_drift_data", "momentum_drift", "momentum_drift_data"):
+        assert key in out["curves"]
+    assert out["curves"]["momentum_drift_data"].max() < 1e-3  # only force caps break it
+    run = mlflow.get_run(result.run_id)
+    assert run.data.metrics["test/mse"] == pytest.approx(m["mse"])
+    client = mlflow.tracking.MlflowClient()
+    steps = [x.step for x in client.get_metric_history(result.run_id, "test/rollout_mse")]
+    assert sorted(steps) == [0, 10, 20, 30, 40]
+    figures = {a.path for a in client.list_artifacts(result.run_id, "figures")}
+    assert {"figures/rollout_mse.png", "figures/conservation.png"} <= figures
