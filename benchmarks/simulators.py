@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldlab.simulators import resolve_params, simulate  # noqa: E402
-from tests.simulators import numpy_reference as ref  # noqa: E402
-from tests.simulators.conftest import charged_initial, gravity_initial  # noqa: E402
+from fieldlab.simulators import resolve_params, simulate
+from tests.simulators import numpy_reference as ref
+from tests.simulators.conftest import charged_initial, gravity_initial
 
 TARGETS = {
     "charged-egnn": ("sims/s on 2 threads", 6000.0),
@@ -51,7 +51,7 @@ def numpy_sims_per_s(system: str, n_steps: int) -> float:
         p, s = charged_initial(system, params, 1, seed=0)
         law = ref.hooke if system == "springs" else ref.coulomb
 
-        def force(x, v):  # noqa: ANN001, ANN202
+        def force(x, v):
             return ref.clip_components(law(x, s.coupling[0], p.strength), p.max_force)
 
         ref.nri_loop(s.position[0], s.velocity[0], force, p.dt, steps, 100, None)
