@@ -125,7 +125,10 @@ def train_command(
 
 
 def evaluate_command(
-    run_id: Annotated[str, typer.Argument(help="MLflow run id of a finished training run")],
+    run_id: Annotated[
+        str,
+        typer.Argument(help="MLflow run id of a finished training run, or 'latest' on DATASET"),
+    ],
     dataset: Annotated[str, typer.Option(help="dataset whose test split to score")],
     rollout_sims: Annotated[int, typer.Option(help="test simulations to roll out")] = 200,
     tracking_uri: TrackingUri = None,
@@ -145,6 +148,7 @@ def evaluate_command(
         )
     except FieldlabError as err:
         raise _fail(err) from None
+    typer.echo(f"run {out['run_id']} on {dataset} (test split):")
     for key, value in out["metrics"].items():
         typer.echo(f"{out['prefix']}{key:<24} {value:.4g}")
     curve = ", ".join(f"{v:.3g}" for v in out["curves"]["rollout_mse"][1:])

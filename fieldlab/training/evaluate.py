@@ -54,6 +54,28 @@ def load_forecaster_from_run(run_id: str, *, tracking_uri: str | None = None) ->
     return model.unwrap_python_model().forecaster
 
 
+def latest_run(dataset: str, *, experiment: str = "fieldlab") -> str:
+    """The id of the most recent completed training run on ``dataset`` in ``experiment``."""
+    exp = mlflow.get_experiment_by_name(experiment)
+    runs = (
+        []
+        if exp is None
+        else mlflow.search_runs(
+            [exp.experiment_id],
+            filter_string=f"params.dataset = '{dataset}' and tags.`fieldlab.state` = 'complete'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+            output_format="list",
+        )
+    )
+    if not runs:
+        raise TrainingError(
+            f"no completed training run on dataset {dataset!r} in experiment {experiment!r} of "
+            f"{mlflow.get_tracking_uri()}; train one with `fieldlab train --dataset {dataset}`"
+        )
+    return runs[0].info.run_id
+
+
 def evaluate(
     run_id: str,
     dataset: str,
@@ -65,10 +87,14 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score run ``run_id``'s model on ``dataset``'s test split and log it to the run.
 
-    Returns the scalar metrics (final-step values for the per-step curves) and the curves.
+    ``run_id`` may be ``latest``: the most recent completed run on ``dataset``. Returns the run
+    id, the scalar metrics (final-step values for the per-step curves) and the curves.
     """
     card = load_card(dataset)
     task_frames(card, card.n_frames("test"))
+    if run_id == "latest":
+        mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+        run_id = latest_run(dataset)
     model = load_forecaster_from_run(run_id, tracking_uri=tracking_uri)
     dtype = next(model.parameters()).dtype
     trained_on = mlflow.get_run(run_id).data.params.get("dataset")
@@ -118,4 +144,10 @@ def evaluate(
                 ),
                 f"figures/{where}conservation.png",
             )  # fmt: skip
-    return {"metrics": metrics, "curves": curves, "frames": roll.frames, "prefix": prefix}
+    return {
+        "run_id": run_id,
+        "metrics": metrics,
+        "curves": curves,
+        "frames": roll.frames,
+        "prefix": prefix,
+    }

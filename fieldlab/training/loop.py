@@ -137,7 +137,7 @@ class Trainer:
         recent = [h["epoch_time_s"] for h in st.history[-50:]]
         mean_s = max(sum(recent) / len(recent), 1e-9)
         fits = st.epoch + int((cfg.time_budget_s - st.elapsed_s) / mean_s)
-        st.planned_epochs = max(st.epoch + 1, min(cfg.epochs, fits))
+        st.planned_epochs = min(cfg.epochs, max(st.epoch + 1, fits))
 
     def fit(
         self, hooks: Hooks | None = None, *, progress: bool = True, log_every: int | None = None

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
 import mlflow
 from fieldlab.catalog import fingerprint, load_card
+from fieldlab.cli import app
 from fieldlab.training import checkpoint
 from fieldlab.training.data import load_task
 from fieldlab.training.evaluate import evaluate, load_forecaster_from_run
@@ -124,3 +126,14 @@ def test_evaluate_logs_test_metrics(tracked: tuple[TrainResult, Path]) -> None:
     assert sorted(steps) == [0, 10, 20, 30, 40]
     figures = {a.path for a in client.list_artifacts(result.run_id, "figures")}
     assert {"figures/rollout_mse.png", "figures/conservation.png"} <= figures
+
+
+def test_evaluate_command_finds_the_latest_run(tracked: tuple[TrainResult, Path]) -> None:
+    result, _ = tracked
+    out = CliRunner().invoke(
+        app, ["evaluate", "latest", "--dataset", DATASET, "--rollout-sims", "5"]
+    )
+    assert out.exit_code == 0, out.output
+    assert f"run {result.run_id} on {DATASET}" in out.output
+    assert "test/mse" in out.output
+    assert "rollout MSE per step" in out.output
