@@ -146,12 +146,13 @@ def _generated(state: dict | None) -> str:
 
 
 def _size(loc: DatasetLocation) -> str:
-    fs, _ = loc.filesystem()
-    total = sum(
-        fs.du(fs._strip_protocol(p))
-        for p in (loc.store, loc.records)
-        if fs.exists(fs._strip_protocol(p))
-    )
+    from fieldlab.catalog.location import on_filesystem
+
+    total = 0
+    for url in (loc.store, loc.records):
+        fs, path = on_filesystem(url)
+        if fs.exists(path):
+            total += fs.du(path)
     for unit in ("B", "KB", "MB", "GB"):
         if total < 1000 or unit == "GB":
             return f"{total:.0f} {unit}" if unit == "B" else f"{total:.1f} {unit}"

@@ -48,7 +48,12 @@ class DatasetLocation:
 
     def filesystem(self) -> tuple[fsspec.AbstractFileSystem, str]:
         """The fsspec filesystem of the store and the store's path on it."""
-        return fsspec.core.url_to_fs(self.store)
+        return on_filesystem(self.store)
+
+
+def on_filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem of ``url`` (a path or URL) and the path on it."""
+    return fsspec.core.url_to_fs(url)
 
 
 def locate(card: Card, root: str | os.PathLike[str] | None = None) -> DatasetLocation:

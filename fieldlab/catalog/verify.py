@@ -9,7 +9,7 @@ import zarr
 
 from fieldlab.catalog.access import store_state
 from fieldlab.catalog.loading import load_card
-from fieldlab.catalog.location import locate
+from fieldlab.catalog.location import locate, on_filesystem
 from fieldlab.errors import DatasetNotFoundError
 from fieldlab.pipelines.records import file_checksums, read_records
 
@@ -89,10 +89,9 @@ def forget_bad_chunks(
     if report.ok:
         return 0
     loc = locate(load_card(report.dataset, catalog), data_root)
-    fs, _ = loc.filesystem()
     deleted = 0
     for chunk in {(p.split, p.chunk) for p in report.problems}:
-        path = fs._strip_protocol(loc.record(*chunk))
+        fs, path = on_filesystem(loc.record(*chunk))
         if fs.exists(path):
             fs.rm(path)
             deleted += 1

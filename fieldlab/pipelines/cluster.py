@@ -42,7 +42,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never clash with another cluster
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

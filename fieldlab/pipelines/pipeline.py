@@ -31,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fieldlab import __version__
 from fieldlab.catalog.card import Card
 from fieldlab.catalog.loading import load_card
-from fieldlab.catalog.location import DatasetLocation, locate
+from fieldlab.catalog.location import DatasetLocation, locate, on_filesystem
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines.cluster import connect
 from fieldlab.pipelines.plan import ChunkJob, plan, split_seed
@@ -217,11 +217,10 @@ def _open_root(loc: DatasetLocation) -> zarr.Group | None:
 
 
 def _remove(loc: DatasetLocation) -> None:
-    fs, _ = loc.filesystem()
-    for path in (loc.store, loc.records):
-        p = fs._strip_protocol(path)
-        if fs.exists(p):
-            fs.rm(p, recursive=True)
+    for url in (loc.store, loc.records):
+        fs, path = on_filesystem(url)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
 
 
 @contextmanager
