@@ -31,9 +31,8 @@ ghost :math:`= -u_{edge}`), ``neumann`` (zero flux: ghost :math:`= u_{edge}`; th
 :math:`\sum u\, h_x h_y` is conserved to round-off) or ``periodic`` (likewise conserved).
 
 **Speed.** One Numba kernel: simulations spread over threads with ``prange``, each swept row by
-row with a branch-free inner loop over ``x`` that LLVM vectorises. Against a batched NumPy
-``np.roll`` stencil over all simulations at once (``benchmarks/pde.py``, 2048 x 64 x 64, 2 cores):
-see ``benchmarks/README.md``; the kernel is about 9x faster on one thread.
+row with a branch-free inner loop over ``x`` that LLVM vectorises. ``benchmarks/pde.py`` measures
+it against a batched NumPy ``np.roll`` stencil over all simulations at once.
 
 Saved: ``concentration`` ``(sim, time, y, x)``; coordinates ``x``, ``y`` (cell centres).
 """

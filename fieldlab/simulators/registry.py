@@ -24,6 +24,7 @@ from fieldlab.simulators import (
     gravitational_field,
     gravity,
     lorentz,
+    navier_stokes,
     springs,
     uniform_force,
 )
@@ -43,6 +44,7 @@ SYSTEMS: dict[str, System] = {
         uniform_force.SYSTEM,
         *cybloids.SYSTEMS,
         diffusion.SYSTEM,
+        navier_stokes.SYSTEM,
     )
 }
 

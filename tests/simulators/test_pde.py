@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldlab.errors import ParameterError
-from fieldlab.simulators import diffusion, simulate
+from fieldlab.errors import ParameterError, SimulationError
+from fieldlab.simulators import diffusion, navier_stokes, resolve_params, simulate
 from fieldlab.simulators.grid import cell_centres
 
 # -- diffusion -------------------------------------------------------------------------------
@@ -117,3 +117,97 @@ def test_the_pure_core_rejects_unknown_boundaries_and_unstable_steps() -> None:
         diffusion.diffuse(u0, 0.1, (0.1, 0.1), 0.01, "open", 1)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="unstable"):
         diffusion.diffuse(u0, 1.0, (0.1, 0.1), 0.01, "periodic", 1)
+
+
+# -- Navier-Stokes ---------------------------------------------------------------------------
+
+SHORT = {"warmup_steps": 50, "n_steps": 101, "sample_every": 50}
+
+
+def taylor_green_error(dt: float, m: int = 1, nu: float = 0.01, t_end: float = 1.0) -> float:
+    """Relative max error at ``t_end`` of the Taylor-Green vorticity ``cos(2 pi m x) cos(2 pi m y)``,
+    unforced, against :math:`\\omega_0 e^{-2 \\nu k^2 t}`, :math:`k = 2 \\pi m`."""
+    steps = round(t_end / dt)
+    p = resolve_params(
+        "navier-stokes-torus",
+        {
+            "dt": dt,
+            "n": 32,
+            "viscosity": nu,
+            "forcing_amplitude": 0.0,
+            "warmup_steps": 0,
+            "n_steps": steps + 1,
+            "sample_every": steps,
+        },
+    )
+    g = 2 * np.pi * m * p.grid()
+    w0 = np.cos(g)[None, :] * np.cos(g)[:, None]
+    vort, _, _ = navier_stokes.integrate(w0[None], p, navier_stokes.forcing(p))
+    exact = w0 * np.exp(-2 * nu * (2 * np.pi * m) ** 2 * t_end)
+    return float(np.abs(vort[0, -1] - exact).max() / np.abs(exact).max())
+
+
+def test_a_taylor_green_vortex_decays_at_the_viscous_rate_with_second_order_in_time() -> None:
+    """Advection vanishes for this steady eigenmode; Crank-Nicolson's decay converges as dt^2."""
+    errors = [taylor_green_error(dt) for dt in (0.1, 0.05, 0.025)]
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[-1] < 5e-5, errors  # CN: (dt nu 2k^2)^3 / 12 per step
+    assert np.all((orders > 1.9) & (orders < 2.1)), (errors, orders)
+
+
+def test_velocity_is_divergence_free_and_its_curl_is_the_vorticity() -> None:
+    r = simulate("navier-stokes-torus", 2, seed=0, params=SHORT)
+    w, uv = r.variables["vorticity"], r.variables["velocity_field"]
+    assert w.shape == (2, 2, 64, 64)
+    assert uv.shape == (2, 2, 64, 64, 2)
+    sp = navier_stokes.Spectral(64)
+    u_hat, v_hat = np.fft.rfft2(uv[..., 0]), np.fft.rfft2(uv[..., 1])
+    div = np.fft.irfft2(2j * np.pi * (sp.kx * u_hat + sp.ky * v_hat), s=(64, 64))
+    curl = np.fft.irfft2(2j * np.pi * (sp.kx * v_hat - sp.ky * u_hat), s=(64, 64))
+    scale = np.abs(w).max()
+    assert np.abs(div).max() < 1e-13 * scale * 64
+    # the curl recovers the vorticity up to its spatial mean (zero here: forcing and initial
+    # field have none) and the Nyquist modes, which carry no velocity
+    assert np.abs(curl - w).max() < 1e-6 * scale
+    assert np.abs(w.mean(axis=(2, 3))).max() < 1e-12
+
+
+def test_navier_stokes_defaults_reproduce_the_benchmark_setting() -> None:
+    p = resolve_params("navier-stokes-torus")
+    assert (p.n, p.viscosity, p.forcing_amplitude, p.alpha, p.tau) == (64, 1e-3, 0.3, 2.5, 7.0)
+    assert p.n_frames == 20
+    np.testing.assert_allclose(p.frame_times(), np.arange(31.0, 51.0))
+    f = navier_stokes.forcing(p)
+    x = np.arange(64) / 64
+    np.testing.assert_allclose(f[5, 7], 0.3 * (np.cos(4 * np.pi * x[7]) + np.cos(4 * np.pi * x[5])))
+
+
+def test_navier_stokes_is_deterministic_across_batching_and_threads() -> None:
+    whole = simulate("navier-stokes-torus", 3, seed=9, params=SHORT, threads=2)
+    part = simulate("navier-stokes-torus", 1, seed=9, params=SHORT, first_sim=1, threads=1)
+    for name in ("vorticity", "velocity_field"):
+        assert whole.variables[name][1:2].tobytes() == part.variables[name].tobytes()
+    assert not np.array_equal(whole.variables["vorticity"][0], whole.variables["vorticity"][1])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n": 63}, "n must be even"),
+        ({"n": 4}, "n: Input should be greater than or equal to 8"),
+        ({"forcing_wavenumber": 30}, r"forcing_wavenumber 30 is beyond .* n // 3 = 21"),
+        ({"viscosity": 0.0}, "viscosity: Input should be greater than 0"),
+    ],
+)
+def test_bad_navier_stokes_parameters_say_what_to_change(params: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match) as info:
+        simulate("navier-stokes-torus", 1, seed=0, params=params)
+    assert "navier-stokes-torus" in str(info.value)
+
+
+def test_a_step_past_the_courant_limit_is_never_written_silently() -> None:
+    params = {"dt": 0.5, "warmup_steps": 0, "n_steps": 21, "sample_every": 10, "viscosity": 1e-4}
+    with pytest.raises(SimulationError, match=r"navier-stokes-torus.*reduce dt"):
+        simulate("navier-stokes-torus", 2, seed=0, params=params)
+    flagged = simulate("navier-stokes-torus", 2, seed=0, params=params, on_nonfinite="flag")
+    assert not flagged.status.finite.any()
