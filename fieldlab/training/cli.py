@@ -86,7 +86,7 @@ def train_command(
         if resume is None:
             cfg = load_config(
                 config,
-                **_overrides(set_ or []),
+                settings=_overrides(set_ or []),
                 dataset=dataset,
                 model=model,
                 epochs=epochs,

@@ -93,8 +93,14 @@ def build_config(data: dict[str, Any], source: str = "training config") -> Train
         raise TrainingError(f"{source}: {_describe(err)}") from None
 
 
-def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> TrainConfig:
-    """Defaults, then the YAML file at ``path``, then ``overrides`` (``None`` means not given)."""
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """Defaults, then the YAML file at ``path``, then ``settings`` (``--set KEY=VALUE``, where
+    ``null`` means None), then ``overrides`` (command-line flags; ``None`` means not given)."""
     data: dict[str, Any] = {}
     source = "training config"
     if path is not None:
@@ -106,6 +112,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         if raw is not None and not isinstance(raw, dict):
             raise TrainingError(f"{source}: expected a mapping of settings")
         data.update(raw or {})
+    data.update(settings or {})
     data.update({k: v for k, v in overrides.items() if v is not None})
     if "dataset" not in data:
         raise TrainingError(f"{source}: no dataset given; pass --dataset NAME")
