@@ -5,7 +5,7 @@ One zarr group per split holds (``../../DESIGN.md``):
 - every variable the simulator returns, with dimensions from
   :data:`fieldlab.simulators.VARIABLES` (``position``, ``velocity`` are
   ``(sim, time, particle, space)``; per-particle attributes ``(sim, particle)``; pair couplings
-  ``(sim, particle, particle)``; sources shared by all simulations have no ``sim`` dimension);
+  ``(sim, particle, particle_j)``; sources shared by all simulations have no ``sim`` dimension);
 - coordinates ``sim`` (global simulation index), ``time`` (physical time) and ``space``
   (``"x"``, ``"y"``[, ``"z"``]);
 - per variable ``units``, ``long_name`` and ``tensor_order`` (0 scalar, 1 vector);
@@ -38,6 +38,16 @@ def variable_attrs(name: str) -> dict[str, Any]:
     return {"units": v.units, "long_name": v.long_name, "tensor_order": v.tensor_order}
 
 
+def storage_dims(name: str) -> tuple[str, ...]:
+    """Dimensions of variable ``name`` in the store: those of ``VARIABLES``, with a repeated
+    dimension renamed ``<dim>_j`` because xarray needs distinct names (a pair coupling
+    ``(sim, particle, particle)`` is stored as ``(sim, particle, particle_j)``)."""
+    out: list[str] = []
+    for d in VARIABLES[name].dims:
+        out.append(f"{d}_j" if d in out else d)
+    return tuple(out)
+
+
 def has_sim(name: str) -> bool:
     """Whether variable ``name`` has one entry per simulation (else it is shared, written once)."""
     return "sim" in VARIABLES[name].dims
@@ -60,7 +70,7 @@ def template(
     """
     data_vars, encoding = {}, {}
     for name, arr in probe.variables.items():
-        dims = VARIABLES[name].dims
+        dims = storage_dims(name)
         if has_sim(name):
             chunks = (min(chunk_size, n_sims), *arr.shape[1:])
             data = da.zeros((n_sims, *arr.shape[1:]), chunks=chunks, dtype=arr.dtype)

@@ -9,15 +9,16 @@ import pytest
 from distributed import Client
 
 from fieldlab.pipelines.cluster import connect
-from tests.pipelines.helpers import SLOW, TINY, write_card
+from tests.pipelines.helpers import SLOW, SPRINGS, TINY, write_card
 
 
 @pytest.fixture(scope="session")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A card directory holding ``tiny-charged`` and ``slow-charged``."""
+    """A card directory holding ``tiny-charged``, ``slow-charged`` and ``tiny-springs``."""
     directory = tmp_path_factory.mktemp("catalog")
     write_card(directory, TINY)
     write_card(directory, SLOW)
+    write_card(directory, SPRINGS)
     return directory
 
 

@@ -26,6 +26,17 @@ TINY = {
     "reference": "Kipf et al. 2018 (shortened)",
 }
 
+SPRINGS = {
+    "name": "tiny-springs",
+    "description": "NRI springs, short runs",
+    "simulator": "springs",
+    "params": {"n_steps": 1000},
+    "splits": {"train": 40},
+    "seed": 3,
+    "chunk_size": 20,
+    "reference": "Kipf et al. 2018 (shortened)",
+}
+
 SLOW = {
     "name": "slow-charged",
     "description": "long runs in small chunks, so a run can be killed half way",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,17 @@ def test_opening_what_is_not_there(generated: str, catalog: Path, tmp_path: Path
         DatasetError, match="no split 'validation'; choose one of: train, val, test"
     ):
         open_dataset(NAME, "validation", data_root=generated, catalog=catalog)
+
+
+def test_pair_couplings_get_distinct_dimension_names(
+    catalog: Path, client: Client, tmp_path: Path
+) -> None:
+    generate("tiny-springs", data_root=tmp_path, catalog=catalog, client=client, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # xarray warns about repeated dimension names
+        ds = open_dataset("tiny-springs", "train", data_root=tmp_path, catalog=catalog)
+    assert ds.spring_constant.dims == ("sim", "particle", "particle_j")
+    c = ds.spring_constant.values
+    np.testing.assert_array_equal(c, np.swapaxes(c, 1, 2))
+    ref = simulate("springs", 40, split_seed(3, "train"), {"n_steps": 1000})
+    np.testing.assert_array_equal(c, ref.variables["spring_constant"])
