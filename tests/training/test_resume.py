@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -9,7 +13,8 @@ import torch
 import mlflow
 from fieldlab.training import checkpoint
 from fieldlab.training.run import train
-from tests.training.conftest import tiny_config
+from fieldlab.training.tracking import default_tracking_uri
+from tests.training.conftest import DATASET, tiny_config
 
 
 def _history(run_id: str, key: str) -> list[tuple[int, float]]:
@@ -53,3 +58,35 @@ def test_resume_continues_from_epoch_n_and_matches_an_uninterrupted_run(workdir:
         assert torch.equal(moments_a[i]["exp_avg_sq"], moments_b[i]["exp_avg_sq"])
         assert float(moments_a[i]["step"]) == float(moments_b[i]["step"]) == 5 * 2  # 2 batches
     assert mlflow.get_run(first.run_id).info.status == "FINISHED"
+
+
+def test_ctrl_c_keeps_the_checkpoint_and_the_run_resumes(workdir: Path) -> None:
+    """Interrupt a real ``fieldlab train`` process with SIGINT, then resume it."""
+    cmd = [
+        str(Path(sys.executable).with_name("fieldlab")), "train", "--dataset", DATASET,
+        "--hidden", "8", "--layers", "1", "--batch-size", "20", "--epochs", "400",
+        "--set", "max_train=20", "--set", "figure_every=1000", "--set", "patience=null",
+        "--no-progress",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    root = workdir / "mlflow" / "artifacts" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while not list(root.glob("*/last.pt")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, output
+    (last,) = root.glob("*/last.pt")
+    run_id = last.parent.name
+    assert f"resume with: fieldlab train --resume {run_id}" in output
+    mlflow.set_tracking_uri(default_tracking_uri())  # the store the process wrote to
+    assert mlflow.get_run(run_id).info.status == "KILLED"
+    done = checkpoint.load(last)["loop"]["epoch"]
+    assert 1 <= done < 400
+
+    resumed = train(resume=run_id, progress=False, session={"max_epochs_per_session": 2})
+    assert resumed.epochs == done + 2
+    steps = [s for s, _ in _history(run_id, "train_loss")]
+    assert steps == list(range(done + 2))  # no epoch lost or logged twice
