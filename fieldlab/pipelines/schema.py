@@ -7,7 +7,8 @@ One zarr group per split holds (``../../DESIGN.md``):
   ``(sim, time, particle, space)``; per-particle attributes ``(sim, particle)``; pair couplings
   ``(sim, particle, particle_j)``; sources shared by all simulations have no ``sim`` dimension);
 - coordinates ``sim`` (global simulation index), ``time`` (physical time) and ``space``
-  (``"x"``, ``"y"``[, ``"z"``]);
+  (``"x"``, ``"y"``[, ``"z"``]); grid (PDE) datasets have ``x``, ``y`` (grid points) and, for
+  vector fields, ``component`` instead of ``space``;
 - per variable ``units``, ``long_name`` and ``tensor_order`` (0 scalar, 1 vector);
 - dataset attributes: simulator, its version, resolved params, seed, fingerprint, fieldlab
   version, CF ``Conventions`` and ``history``.
@@ -30,6 +31,11 @@ from fieldlab.simulators import VARIABLES, SimulationResult
 
 CONVENTIONS = "CF-1.11"
 SPACE_LABELS = ("x", "y", "z")
+GRID_COORD_ATTRS: dict[str, dict[str, Any]] = {
+    "x": {"units": "1", "long_name": "x coordinate of the grid point", "axis": "X"},
+    "y": {"units": "1", "long_name": "y coordinate of the grid point", "axis": "Y"},
+    "component": {"long_name": "vector component"},
+}
 
 
 def variable_attrs(name: str) -> dict[str, Any]:
@@ -79,7 +85,6 @@ def template(
             data = np.asarray(arr)
             encoding[name] = {"compressors": None}
         data_vars[name] = xr.Variable(dims, data, attrs=variable_attrs(name))
-    dim = probe.position.shape[-1]
     coords = {
         "sim": xr.Variable("sim", np.arange(n_sims, dtype=np.int64), {"long_name": "simulation"}),
         "time": xr.Variable(
@@ -87,8 +92,13 @@ def template(
             np.asarray(probe.time, dtype=np.float64),
             {"units": "1", "long_name": "time", "standard_name": "time"},
         ),
-        "space": xr.Variable(
-            "space", np.array(SPACE_LABELS[:dim], dtype=object), {"long_name": "spatial axis"}
-        ),
     }
+    if probe.is_grid:
+        for name, values in probe.coords.items():
+            coords[name] = xr.Variable(name, np.asarray(values), GRID_COORD_ATTRS.get(name, {}))
+    else:
+        dim = probe.position.shape[-1]
+        coords["space"] = xr.Variable(
+            "space", np.array(SPACE_LABELS[:dim], dtype=object), {"long_name": "spatial axis"}
+        )
     return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding

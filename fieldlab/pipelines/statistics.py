@@ -2,7 +2,9 @@
 
 Quantities: ``position``, ``velocity`` and their per-frame deltas ``position_delta``,
 ``velocity_delta`` (``x[:, t + 1] - x[:, t]``), each over all simulations, frames, particles and
-components (one scalar each, so the statistics respect rotations). Every chunk computes its partial
+components (one scalar each, so the statistics respect rotations). Grid datasets have the same
+two quantities per saved field instead (e.g. ``vorticity``, ``vorticity_delta``), over all
+simulations, frames, grid points and components (:func:`field_moments`). Every chunk computes its partial
 :class:`Moments`; :func:`combine` merges them in chunk order (Chan et al.'s parallel update), so
 the result is the same whatever the number of workers or the order tasks finished in.
 """
@@ -15,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numba import njit
+
+from fieldlab.simulators.result import is_field
 
 QUANTITIES: tuple[str, ...] = ("position", "velocity", "position_delta", "velocity_delta")
 
@@ -76,6 +80,27 @@ def chunk_moments(position: np.ndarray, velocity: np.ndarray) -> dict[str, dict[
     return out
 
 
+def field_moments(fields: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Partial moments of one chunk of grid fields, each ``(sim, time, y, x[, component])``."""
+    out = {}
+    for name, x in fields.items():
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = x.reshape(*x.shape[:3], -1)  # (S, T, Y, X * C): the layout _moments walks
+        for suffix, delta in (("", False), ("_delta", True)):
+            count, mean, m2, lo, hi = _moments(x, delta)
+            if count == 0:
+                lo, hi = math.inf, -math.inf
+            out[name + suffix] = asdict(Moments(int(count), mean, m2, lo, hi))
+    return out
+
+
+def chunk_statistics(variables: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Partial moments of a chunk's saved variables: trajectories, or the fields of a grid system."""
+    if "position" in variables:
+        return chunk_moments(variables["position"], variables["velocity"])
+    return field_moments({k: v for k, v in variables.items() if is_field(k)})
+
+
 @njit(cache=True)
 def _moments(
     x: np.ndarray, delta: bool
@@ -110,9 +135,14 @@ def _moments(
 
 
 def combine(partials: Iterable[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
-    """Merge chunk partials (in the given order) into the summary of each quantity."""
-    total = {q: Moments(0, 0.0, 0.0, math.inf, -math.inf) for q in QUANTITIES}
+    """Merge chunk partials (in the given order) into the summary of each quantity.
+
+    The quantities are :data:`QUANTITIES` for particles, or those of the first partial (grids).
+    """
+    partials = list(partials)
+    quantities = tuple(partials[0]) if partials else QUANTITIES
+    total = {q: Moments(0, 0.0, 0.0, math.inf, -math.inf) for q in quantities}
     for part in partials:
-        for q in QUANTITIES:
+        for q in quantities:
             total[q] = total[q].merge(Moments(**part[q]))
     return {q: m.summary() for q, m in total.items()}

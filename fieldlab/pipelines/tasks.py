@@ -18,7 +18,7 @@ import zarr
 from fieldlab.pipelines.plan import ChunkJob
 from fieldlab.pipelines.records import combined_checksum, file_checksums, write_record
 from fieldlab.pipelines.schema import has_sim, template
-from fieldlab.pipelines.statistics import chunk_moments
+from fieldlab.pipelines.statistics import chunk_statistics
 from fieldlab.pipelines.validation import repair
 from fieldlab.simulators import simulate
 
@@ -76,9 +76,7 @@ def run_chunk(job: ChunkJob) -> dict[str, Any]:
         "checksum": combined_checksum(checksums),
         "resampled": n_resampled,
         "clipped": int(result.status.clipped.sum()),
-        "statistics": (
-            chunk_moments(variables["position"], variables["velocity"]) if job.statistics else None
-        ),
+        "statistics": chunk_statistics(variables) if job.statistics else None,
     }
     write_record(job.record, record)
     return record

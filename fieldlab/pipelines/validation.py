@@ -1,7 +1,7 @@
 """Invalid simulations, caught before anything is written.
 
-A simulation is invalid when a saved position or velocity is not finite, or exceeds ``max_abs`` in
-absolute value (it diverged). The card chooses: ``fail`` raises a
+A simulation is invalid when a saved position or velocity (for grid systems, a saved field) is not
+finite, or exceeds ``max_abs`` in absolute value (it diverged). The card chooses: ``fail`` raises a
 :class:`~fieldlab.errors.DatasetError` naming the dataset, split and simulations; ``resample``
 redraws each invalid simulation from the split's attempt-``a`` stream
 (:func:`~fieldlab.pipelines.plan.resample_seed`) at the same global index, which is deterministic
@@ -22,9 +22,10 @@ def invalid(result: SimulationResult, max_abs: float | None) -> np.ndarray:
     """``(sim,)`` bool: True where a simulation is not finite or diverged."""
     bad = ~result.status.finite
     if max_abs is not None:
-        for x in (result.position, result.velocity):
+        for name in result.state_names:
+            x = result.variables[name].reshape(len(bad), -1)
             with np.errstate(invalid="ignore"):
-                bad |= ~(np.abs(x).max(axis=(1, 2, 3)) <= max_abs)
+                bad |= ~(np.abs(x).max(axis=1) <= max_abs)
     return bad
 
 
@@ -78,6 +79,6 @@ def _message(job: ChunkJob, local: np.ndarray, what: str) -> str:
     more = f" and {local.size - 10} more" if local.size > 10 else ""
     return (
         f"dataset {job.dataset!r}, split {job.split!r}: simulations {sims}{more} {what} "
-        f"(|position| or |velocity| above {job.max_abs}, or NaN/inf); reduce dt or the interaction "
+        f"(a saved value above {job.max_abs} in absolute value, or NaN/inf); reduce dt or the interaction "
         "strength in the card, raise validation.max_abs, or set validation.on_invalid: resample"
     )

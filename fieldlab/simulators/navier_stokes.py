@@ -264,9 +264,10 @@ def run(p: NavierStokesParams, n_sims: int, seed: int, first_sim: int = 0) -> Si
     w0 = gaussian_random_field(raw["re"], raw["im"], p.alpha, p.tau)
     f = forcing(p)
     vort, vel, courant = integrate(w0, p, f)
-    variables = {"vorticity": vort, "forcing": f}
+    variables = {"vorticity": vort}
     if p.save_velocity:
         variables["velocity_field"] = vel
+    variables["forcing"] = f
     result = assemble(
         SYSTEM.name,
         p,
