@@ -39,9 +39,12 @@ def simulate(
         list[str] | None,
         typer.Option("--set", help="override a parameter: --set n_steps=2000 (repeatable)"),
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="save a trajectory figure here (PNG)")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="save a trajectory (or, for grids, frames) figure here (PNG)"),
+    ] = None,
 ) -> None:
-    """Run a simulator with its published defaults and summarise (or draw) the trajectories."""
+    """Run a simulator with its published defaults and summarise (or draw) its trajectories or fields."""
     from fieldlab.errors import FieldlabError
     from fieldlab.simulators import simulate as run_simulation
 
@@ -50,6 +53,19 @@ def simulate(
     except FieldlabError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    if result.is_grid:
+        from fieldlab.viz.grid_frames import plot_grid_frames
+
+        shape = result.variables[result.state_names[0]].shape
+        typer.echo(
+            f"{system}: {result.n_sims} simulations, {shape[1]} frames of "
+            f"{', '.join(result.state_names)} on a {shape[2]} x {shape[3]} grid; "
+            f"t = {result.time[0]:g} .. {result.time[-1]:g}"
+        )
+        if plot is not None:
+            plot_grid_frames(result, plot)
+            typer.echo(f"frames drawn to {plot}")
+        return
     pos = result.position
     typer.echo(
         f"{system}: {result.n_sims} simulations, {pos.shape[1]} frames, {pos.shape[2]} particles "

@@ -211,3 +211,28 @@ def test_a_step_past_the_courant_limit_is_never_written_silently() -> None:
         simulate("navier-stokes-torus", 2, seed=0, params=params)
     flagged = simulate("navier-stokes-torus", 2, seed=0, params=params, on_nonfinite="flag")
     assert not flagged.status.finite.any()
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def test_simulate_plot_draws_a_strip_of_frames_for_grid_systems(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    out = tmp_path / "frames.png"
+    run = CliRunner().invoke(
+        app, ["simulate", "diffusion-plane", "--n-sims", "2", "--plot", str(out)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "2 simulations, 20 frames of concentration on a 64 x 64 grid" in run.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_grid_frames_refuse_particle_results() -> None:
+    from fieldlab.viz.grid_frames import plot_grid_frames
+
+    particles = simulate("charged", 1, seed=0, params={"n_steps": 300, "sample_every": 100})
+    with pytest.raises(ValueError, match="plot_trajectories"):
+        plot_grid_frames(particles)
