@@ -45,19 +45,7 @@ def build_model(
     if name == "linear":
         return Linear()
     if name == "field":
-        f = field or FieldOptions()
-        return FieldForecaster(
-            dim,
-            node_features,
-            edge_features,
-            hidden,
-            layers,
-            f.horizon,
-            f.hidden,
-            f.velocity_input,
-            f.latent_dim,
-            f.seed,
-        )
+        return FieldForecaster(dim, node_features, edge_features, hidden, layers, field)
     raise UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
 
 

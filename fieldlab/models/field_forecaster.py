@@ -10,7 +10,10 @@ scalar). The field enters each particle's update as a constant force over the fo
 .. math:: \hat x_i = x_i^{EGNN} + \tfrac{\tau^2}{2} f_i, \qquad \hat v_i = v_i^{EGNN} + \tau f_i.
 
 Because the coupling is fixed (not learned), :math:`F_\theta` carries the field's physical sign and
-scale, so it can be compared with the true field directly. With ``latent_dim > 0`` the field is
+scale, so it can be compared with the true field directly. When the network works in scaled units
+(:math:`x / s_x`, :math:`v / s_v`) the couplings become :math:`\tau^2 / (2 s_x)` and
+:math:`\tau / s_v` and :math:`F_\theta` still returns the physical field per unit charge (or
+mass), as a function of the scaled position. With ``latent_dim > 0`` the field is
 conditioned on a code of the simulation's observed context (``ndata["context"]``, see
 :class:`~fieldlab.models.trajectory_encoder.TrajectoryEncoder`), for fields that differ per
 simulation; with ``velocity_input`` it may depend on velocity (Lorentz force).
@@ -35,6 +38,9 @@ class FieldOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     horizon: float = Field(0.1, gt=0.0, description="time between input and target frames")
+    position_scale: float = Field(1.0, gt=0.0, description="physical length of one network unit")
+    velocity_scale: float = Field(1.0, gt=0.0, description="physical speed of one network unit")
+    fourier_sigma: float = Field(0.5, gt=0.0, description="std of the Fourier frequencies")
     hidden: int = Field(128, ge=1, description="width of the field MLP")
     velocity_input: bool = Field(False, description="let the field depend on velocity")
     latent_dim: int = Field(0, ge=0, description="latent code of each simulation (0: shared)")
@@ -49,19 +55,21 @@ class FieldForecaster(nn.Module):
         edge_features: int = 1,
         hidden: int = 64,
         layers: int = 4,
-        horizon: float = 0.1,
-        field_hidden: int = 128,
-        velocity_input: bool = False,
-        latent_dim: int = 0,
-        seed: int = 0,
+        options: FieldOptions | None = None,
     ) -> None:
         super().__init__()
+        o = options or FieldOptions()
         self.interactions = EGNN(node_features, edge_features, hidden, layers)
         self.field = NeuralField(
-            dim, field_hidden, velocity_input=velocity_input, latent_dim=latent_dim, seed=seed
+            dim,
+            o.hidden,
+            sigma=o.fourier_sigma,
+            velocity_input=o.velocity_input,
+            latent_dim=o.latent_dim,
+            seed=o.seed,
         )
-        self.encoder = TrajectoryEncoder(dim, latent_dim, dt=horizon) if latent_dim else None
-        self.horizon = horizon
+        self.encoder = TrajectoryEncoder(dim, o.latent_dim, dt=o.horizon) if o.latent_dim else None
+        self.options = o
 
     def latent(self, g: dgl.DGLGraph) -> torch.Tensor | None:
         """Per-node latent code of its simulation, or None for a field shared by all."""
@@ -81,5 +89,8 @@ class FieldForecaster(nn.Module):
     def forward(self, g: dgl.DGLGraph) -> Prediction:
         base = self.interactions(g)
         f = self.field_force(g)
-        tau = self.horizon
-        return Prediction(base.position + 0.5 * tau * tau * f, base.velocity + tau * f)
+        o = self.options
+        return Prediction(
+            base.position + (0.5 * o.horizon**2 / o.position_scale) * f,
+            base.velocity + (o.horizon / o.velocity_scale) * f,
+        )
