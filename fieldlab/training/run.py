@@ -176,7 +176,8 @@ def train(
 
     configure(tracking_uri, config.experiment)
     started = time.perf_counter()
-    with mlflow.start_run(run_id=resume, run_name=config.run_name, log_system_metrics=True) as run:
+    name = None if resume is not None else config.run_name
+    with mlflow.start_run(run_id=resume, run_name=name, log_system_metrics=True) as run:
         run_id = run.info.run_id
         directory = checkpoint.run_dir(run_id, checkpoint_root)
         if resume is None:
