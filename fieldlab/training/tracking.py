@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ def log_dataset(name: str, contexts: tuple[str, ...] = ("training",)) -> str:
     """Record dataset ``name`` as an input of the active run; return its fingerprint."""
     card = load_card(name)
     loc = locate(card)
-    source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
+    with warnings.catch_warnings():  # a local path matches two equivalent source kinds
+        warnings.simplefilter("ignore", UserWarning)
+        source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
     dataset = MetaDataset(source=source, name=name, digest=loc.fingerprint[:12])
     for context in contexts:
         mlflow.log_input(dataset, context=context, tags={"fingerprint": loc.fingerprint})
@@ -137,6 +140,7 @@ def log_forecaster(
             python_model=wrapper,
             artifacts={"forecaster": str(path)},
             signature=signature,
+            input_example=inputs,
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "dgl", "fieldlab"],
         )
 
