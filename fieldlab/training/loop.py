@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fieldlab.errors import TrainingError
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.data import TaskData
 from fieldlab.training.forecaster import Forecaster
@@ -122,6 +123,12 @@ class Trainer:
             x, v = self.model.predict(part.position, part.velocity, part.scalar)
             mse_x = torch.mean((x - part.target_position) ** 2)
             loss = mse_x + w * torch.mean((v - part.target_velocity) ** 2) if w else mse_x
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"dataset {data.dataset!r}: the training loss became {float(loss)} in epoch "
+                    f"{self.state.epoch}; lower the learning rate (--lr, now {self.config.lr:g}) "
+                    "or keep normalisation on"
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

@@ -170,7 +170,6 @@ def train(
     trainer = Trainer(config, model, train_data, val_data)
     if state is not None:
         trainer.load_state_dict(state)
-        trainer.config = config
     traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
     figure_data = (traj, train_data.frames)
 

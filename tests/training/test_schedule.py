@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fieldlab.errors import TrainingError
 from fieldlab.training.data import load_task
 from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
@@ -46,3 +47,9 @@ def test_a_tight_budget_shortens_the_schedule(workdir: Path) -> None:
     assert st.history[-1]["lr"] < 0.5 * trainer.config.lr
     assert "val_mse" in st.history[-1]  # the last epoch is validated before stopping
     assert st.best_epoch >= 0
+
+
+def test_a_diverging_loss_stops_with_advice(workdir: Path) -> None:
+    trainer = _trainer(epochs=3, lr=1e30, schedule="constant")
+    with pytest.raises(TrainingError, match=r"'egnn-charged-3d-mini'.*lower the learning rate"):
+        trainer.fit(progress=False)
