@@ -32,7 +32,10 @@ ghost :math:`= -u_{edge}`), ``neumann`` (zero flux: ghost :math:`= u_{edge}`; th
 
 **Speed.** One Numba kernel: simulations spread over threads with ``prange``, each swept row by
 row with a branch-free inner loop over ``x`` that LLVM vectorises. ``benchmarks/pde.py`` measures
-it against a batched NumPy ``np.roll`` stencil over all simulations at once.
+it against the same step written with ``np.roll`` over the whole batch at once: on this 2-core
+machine (512 simulations of 64 x 64, 26 steps, periodic), 1.7 to 2.0e9 cell updates/s on one
+thread against 65 to 90 million for NumPy over five runs, 20 to 30 times faster, with identical
+numbers. A second thread did not help while other work loaded the shared machine.
 
 Saved: ``concentration`` ``(sim, time, y, x)``; coordinates ``x``, ``y`` (cell centres).
 """

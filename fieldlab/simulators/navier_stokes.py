@@ -36,16 +36,22 @@ maximum (:math:`8 \cdot 10^{-5}` at ``dt = 0.005``, :math:`1.6 \cdot 10^{-3}` at
 second order). Each simulation records its largest Courant number over the saved frames; one
 above :data:`MAX_COURANT` has left the scheme's stable range and is flagged as not finite.
 
-**Speed.** The FFTs dominate. They run over the whole batch at once, the four inverse transforms
-stacked into one call, through ``scipy.fft`` (pocketfft's C++ version, which vectorises across
-the batch): on this machine a batched 64 x 64 ``rfft2`` costs about 26 us per simulation
-against 40 us for ``np.fft.rfft2``, and an ``irfft2`` about 66 us against 220 us. The pointwise
-spectral work (gradients, the AB2/CN update) is fused into two Numba kernels, which took the cost
-of a step from 520 to about 220 us per simulation. rocket-fft (pocketfft inside Numba) was not
-an option: its only available release requires NumPy 2, and the stack pins NumPy 1.26.
-``benchmarks/pde.py`` measures the whole solver against a straightforward per-simulation NumPy
-loop. Simulations are independent rows of every transform, so a simulation's numbers do not
-depend on its batch (tested byte for byte).
+**Speed.** The five 64 x 64 real FFTs per step dominate. Each runs over the whole batch in one
+``np.fft`` call on ``(sim, y, x)``, and the pointwise spectral work is vectorised NumPy over the
+batch. Alternatives measured on this 2-core machine (32 simulations; medians of the advection
+term per simulation and step, interleaved rounds on a loaded machine): separate batched
+``np.fft`` or ``scipy.fft`` calls with NumPy products, 219 and 222 us (the chosen form; scipy.fft
+is no faster once each call is one plain batch); the four inverse transforms stacked into one
+call, 297 us; a Numba kernel for the gradient modes, 269 us (slower than NumPy's own vectorised
+products); transforms pruned to the columns the 2/3 rule keeps, 278 to 374 us (the strided
+slices cost more than they save). A fused Numba kernel for the AB2 / Crank-Nicolson update ran
+at par with NumPy (within 3%), so Numba does not pay here and the module is plain NumPy.
+rocket-fft (pocketfft inside Numba) was not an option: its only available release requires
+NumPy 2, and the stack pins NumPy 1.26. ``benchmarks/pde.py`` measures the solver against the
+same scheme looping over simulations with ``np.fft`` (see ``benchmarks/README.md``).
+Simulations are independent rows of every transform and NumPy's elementwise loops give the
+same bits at any offset, so a simulation's numbers do not depend on its batch (tested byte for
+byte).
 
 Saved: ``vorticity`` ``(sim, time, y, x)``, ``velocity_field`` ``(sim, time, y, x, component)``
 (``save_velocity``), and the ``forcing`` ``(y, x)`` shared by every simulation; coordinates
@@ -58,8 +64,6 @@ import math
 from dataclasses import replace
 
 import numpy as np
-import scipy.fft as sfft
-from numba import njit
 from pydantic import Field, model_validator
 
 from fieldlab.simulators.grid import GridParams
@@ -111,7 +115,8 @@ class Spectral:
     """Wavenumbers and operators of an ``n x n`` real-FFT grid on the unit torus.
 
     Attributes (all ``(n, n // 2 + 1)``, broadcastable over a leading ``sim`` axis):
-        kx, ky: integer wavenumbers; k2: :math:`4 \\pi^2 |k|^2`; inv_k2: its inverse (0 at k = 0);
+        kx, ky: integer wavenumbers; i2pi_kx, i2pi_ky: :math:`2 \\pi i k_x`, :math:`2 \\pi i k_y`;
+        k2: :math:`4 \\pi^2 |k|^2`; inv_k2: its inverse (0 at k = 0);
         dealias: 1.0 where :math:`|k_x|, |k_y| \\le n / 3`, else 0.0.
     """
 
@@ -121,6 +126,8 @@ class Spectral:
         self.kx = np.broadcast_to(np.arange(n // 2 + 1.0)[None, :], (n, n // 2 + 1)).copy()
         self.k2 = 4.0 * math.pi**2 * (self.kx**2 + self.ky**2)
         self.inv_k2 = np.divide(1.0, self.k2, out=np.zeros_like(self.k2), where=self.k2 > 0)
+        self.i2pi_kx = 2j * math.pi * self.kx
+        self.i2pi_ky = 2j * math.pi * self.ky
         cut = n // 3
         self.dealias = ((np.abs(self.kx) <= cut) & (np.abs(self.ky) <= cut)).astype(np.float64)
 
@@ -132,7 +139,7 @@ class Spectral:
     def velocity(self, w_hat: np.ndarray) -> np.ndarray:
         """``(..., n, n, 2)`` velocity ``(u, v)`` of the vorticity modes ``w_hat (..., n, n//2+1)``."""
         u_hat, v_hat = self.velocity_hat(w_hat)
-        uv = sfft.irfft2(np.stack([u_hat, v_hat], axis=-3), s=(self.n, self.n))
+        uv = np.fft.irfft2(np.stack([u_hat, v_hat], axis=-3), s=(self.n, self.n))
         return np.moveaxis(uv, -3, -1)
 
 
@@ -150,7 +157,7 @@ def gaussian_random_field(
     k2 = 4.0 * math.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)
     sigma = n**2 * math.sqrt(2.0) * tau ** (alpha - 1.0) * (k2 + tau**2) ** (-alpha / 2.0)
     sigma[0, 0] = 0.0
-    return sfft.ifft2(sigma * (z_re + 1j * z_im)).real
+    return np.fft.ifft2(sigma * (z_re + 1j * z_im)).real
 
 
 def forcing(p: NavierStokesParams) -> np.ndarray:
@@ -164,35 +171,14 @@ def advection_hat(w_hat: np.ndarray, sp: Spectral) -> np.ndarray:
 
     Not truncated again: :func:`integrate` applies the 2/3 rule to it inside the update.
     """
-    fields = np.empty((4, *w_hat.shape), dtype=np.complex128)
-    _gradients(w_hat, sp.kx, sp.ky, sp.inv_k2, sp.dealias, fields)
-    u, v, wx, wy = sfft.irfft2(fields, s=(sp.n, sp.n))
-    return sfft.rfft2(u * wx + v * wy)
-
-
-@njit(cache=True)
-def _gradients(
-    w_hat: np.ndarray,
-    kx: np.ndarray,
-    ky: np.ndarray,
-    inv_k2: np.ndarray,
-    dealias: np.ndarray,
-    out: np.ndarray,
-) -> None:  # pragma: no cover
-    r"""``out = 2 pi i (k_y psi, -k_x psi, k_x w, k_y w)`` of the dealiased modes ``w``: the
-    modes of :math:`u, v, \partial_x \omega, \partial_y \omega`, ``out (4, S, Y, X)``."""
-    S, Y, X = w_hat.shape
-    two_pi = 2.0 * math.pi
-    for s in range(S):
-        for i in range(Y):
-            for j in range(X):
-                w = w_hat[s, i, j] * dealias[i, j]
-                iw = complex(-w.imag, w.real) * two_pi  # 2 pi i w
-                ipsi = iw * inv_k2[i, j]
-                out[0, s, i, j] = ky[i, j] * ipsi
-                out[1, s, i, j] = -kx[i, j] * ipsi
-                out[2, s, i, j] = kx[i, j] * iw
-                out[3, s, i, j] = ky[i, j] * iw
+    wd = w_hat * sp.dealias
+    psi = wd * sp.inv_k2
+    s = (sp.n, sp.n)
+    u = np.fft.irfft2(sp.i2pi_ky * psi, s=s)
+    v = np.fft.irfft2(-sp.i2pi_kx * psi, s=s)
+    wx = np.fft.irfft2(sp.i2pi_kx * wd, s=s)
+    wy = np.fft.irfft2(sp.i2pi_ky * wd, s=s)
+    return np.fft.rfft2(u * wx + v * wy)
 
 
 def integrate(
@@ -209,8 +195,8 @@ def integrate(
     """
     sp = Spectral(p.n)
     S, n, F = w0.shape[0], p.n, p.n_frames
-    w_hat = sfft.rfft2(w0)
-    f_hat = np.ascontiguousarray(np.broadcast_to(sfft.rfft2(f), w_hat.shape))
+    w_hat = np.ascontiguousarray(np.fft.rfft2(w0))  # products of it keep C order for the FFTs
+    f_hat = np.fft.rfft2(f)
     lhs = 1.0 + 0.5 * p.dt * p.viscosity * sp.k2
     explicit = (1.0 - 0.5 * p.dt * p.viscosity * sp.k2) / lhs
     gain = p.dt / lhs
@@ -221,40 +207,19 @@ def integrate(
         a_old = advection_hat(w_hat, sp)
         for step in range(1, p.total_steps + 1):
             a_new = advection_hat(w_hat, sp) if step > 1 else a_old
-            _ab2_cn(w_hat, a_new, a_old, f_hat, explicit, gain, sp.dealias)
+            adv = sp.dealias * (1.5 * a_new - 0.5 * a_old)  # AB2, then the 2/3 rule
+            w_hat = explicit * w_hat + gain * (f_hat - adv)  # Crank-Nicolson for viscosity
             a_old = a_new
             k = step - p.warmup_steps
             if k > 0 and k % p.sample_every == 0:
                 frame = k // p.sample_every - 1
-                vort[:, frame] = sfft.irfft2(w_hat, s=(n, n))
+                vort[:, frame] = np.fft.irfft2(w_hat, s=(n, n))
                 uv = sp.velocity(w_hat)
                 speed = np.sqrt((uv**2).sum(axis=-1)).reshape(S, -1).max(axis=1)
                 courant = np.fmax(courant, speed * p.dt * n)
                 if p.save_velocity:
                     vel[:, frame] = uv
     return vort, vel, courant
-
-
-@njit(cache=True)
-def _ab2_cn(
-    w_hat: np.ndarray,
-    a_new: np.ndarray,
-    a_old: np.ndarray,
-    f_hat: np.ndarray,
-    explicit: np.ndarray,
-    gain: np.ndarray,
-    dealias: np.ndarray,
-) -> None:  # pragma: no cover
-    """In place, AB2 / Crank-Nicolson with the 2/3 rule on the advection terms:
-    ``w = explicit * w + gain * (f - dealias * (1.5 a_new - 0.5 a_old))``."""
-    S, Y, X = w_hat.shape
-    for s in range(S):
-        for i in range(Y):
-            for j in range(X):
-                adv = dealias[i, j] * (1.5 * a_new[s, i, j] - 0.5 * a_old[s, i, j])
-                w_hat[s, i, j] = explicit[i, j] * w_hat[s, i, j] + gain[i, j] * (
-                    f_hat[s, i, j] - adv
-                )
 
 
 def run(p: NavierStokesParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
