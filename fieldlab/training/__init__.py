@@ -6,7 +6,7 @@
 
 Modules, one concept each: :mod:`.config` (settings), :mod:`.data` (dataset -> task tensors),
 :mod:`.forecaster` (network + units), :mod:`.schedule`, :mod:`.loop` (the optimisation),
-:mod:`.checkpoint` (resume), :mod:`.tracking` and :mod:`.pyfunc` (MLflow), :mod:`.run` (a tracked
+:mod:`.checkpoint` (resume), :mod:`.store`, :mod:`.tracking` and :mod:`.pyfunc` (MLflow), :mod:`.run` (a tracked
 run), :mod:`.rollout`, :mod:`.conservation`, :mod:`.evaluate`, :mod:`.figures`, :mod:`.cli`.
 """
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from fieldlab.training.forecaster import Forecaster, build_forecaster
     from fieldlab.training.loop import Trainer, evaluate_mse
     from fieldlab.training.run import TrainResult, train
-    from fieldlab.training.tracking import configure, default_tracking_uri
+    from fieldlab.training.store import default_tracking_uri
+    from fieldlab.training.tracking import configure
 
 _HOME = {
     "TrainConfig": "config",
@@ -46,7 +47,7 @@ _HOME = {
     "TrainResult": "run",
     "train": "run",
     "configure": "tracking",
-    "default_tracking_uri": "tracking",
+    "default_tracking_uri": "store",
 }
 
 

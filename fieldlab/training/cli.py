@@ -163,7 +163,7 @@ def ui_command(
     dry_run: Annotated[bool, typer.Option(help="print the command instead of running it")] = False,
 ) -> None:
     """Open the MLflow UI on the local store (http://127.0.0.1:PORT)."""
-    from fieldlab.training.tracking import DEFAULT_ARTIFACTS, DEFAULT_STORE
+    from fieldlab.training.store import DEFAULT_ARTIFACTS, DEFAULT_STORE
 
     store = backend_store_uri or f"sqlite:///{DEFAULT_STORE.resolve()}"
     cmd = [

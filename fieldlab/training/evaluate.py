@@ -29,7 +29,7 @@ from fieldlab.training.figures import curve_figure, trajectory_figure
 from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.loop import evaluate_mse
 from fieldlab.training.rollout import conservation_drift, rollout
-from fieldlab.training.tracking import default_tracking_uri
+from fieldlab.training.store import default_tracking_uri
 
 PathLike = str | os.PathLike[str]
 

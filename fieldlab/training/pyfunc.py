@@ -54,6 +54,9 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
     """``mlflow.pyfunc`` wrapper of a :class:`Forecaster` (see the module docstring)."""
 
     forecaster: Forecaster
+    # ``predict`` is untyped on purpose: inputs are checked against the logged tensor signature,
+    # so MLflow's type-hint wrapper (and its warning asking for hints) is skipped.
+    _skip_type_hint_validation = True
 
     def load_context(self, context: Any) -> None:
         self.forecaster = load_forecaster(context.artifacts["forecaster"])

@@ -1,7 +1,7 @@
 """MLflow tracking: where runs go and what each run records.
 
-The default store is embedded: a SQLite database ``mlflow/mlflow.db`` with artifacts under
-``mlflow/artifacts`` (both relative to the working directory, both git-ignored).
+The default store is embedded (:mod:`fieldlab.training.store`): a SQLite database
+``mlflow/mlflow.db`` with artifacts under ``mlflow/artifacts``.
 ``MLFLOW_TRACKING_URI`` or an explicit ``tracking_uri`` (``--tracking-uri``) points at a tracking
 server instead (``http://127.0.0.1:5000``), or at any other store MLflow understands.
 
@@ -40,23 +40,7 @@ import mlflow
 from fieldlab.catalog import load_card, locate
 from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.pyfunc import ForecasterModel, forecaster_payload
-
-DEFAULT_STORE = Path("mlflow") / "mlflow.db"
-DEFAULT_ARTIFACTS = Path("mlflow") / "artifacts"
-
-
-def default_tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, else the embedded SQLite store ``mlflow/mlflow.db``."""
-    if env := os.environ.get("MLFLOW_TRACKING_URI"):
-        return env
-    return f"sqlite:///{DEFAULT_STORE.resolve()}"
-
-
-def _local_artifact_root(uri: str) -> str | None:
-    """Artifacts beside a SQLite store (``<dir>/artifacts``); None for other stores."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+from fieldlab.training.store import default_tracking_uri, local_artifact_root
 
 
 def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> str:
@@ -69,7 +53,7 @@ def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> 
     if os.environ.get("MLFLOW_RUN_ID"):  # inside `mlflow run`: the run exists already
         return uri
     if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=_local_artifact_root(uri))
+        mlflow.create_experiment(experiment, artifact_location=local_artifact_root(uri))
     mlflow.set_experiment(experiment)
     return uri
 

@@ -13,7 +13,7 @@ import torch
 import mlflow
 from fieldlab.training import checkpoint
 from fieldlab.training.run import train
-from fieldlab.training.tracking import default_tracking_uri
+from fieldlab.training.store import default_tracking_uri
 from tests.training.conftest import DATASET, tiny_config
 
 
