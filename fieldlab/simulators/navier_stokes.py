@@ -250,7 +250,7 @@ def run(p: NavierStokesParams, n_sims: int, seed: int, first_sim: int = 0) -> Si
 
 SYSTEM = System(
     name="navier-stokes-torus",
-    version="1",
+    version="2",
     params=NavierStokesParams,  # type: ignore[arg-type]  # grid parameters, not particle ones
     run=run,
     description="2-D incompressible Navier-Stokes on the torus: pseudo-spectral, AB2/CN (ENF)",
