@@ -13,10 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import mlflow
 from fieldlab.catalog import fingerprint, load_card
+from fieldlab.training import checkpoint
 from fieldlab.training.data import load_task
+from fieldlab.training.evaluate import load_forecaster_from_run
 from fieldlab.training.run import train
 from tests.training.conftest import DATASET, tiny_config
 
@@ -55,7 +58,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
@@ -72,9 +75,13 @@ def test_training_run_reaches_a_tracking_server(workdir: Path, server: str) -> N
     assert run.inputs.dataset_inputs[0].dataset.name == DATASET
 
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    assert pyfunc.metadata.signature is not None
+    reference = load_forecaster_from_run(result.run_id, tracking_uri=server)
+    reference.load_state_dict(checkpoint.load(result.checkpoint_dir / checkpoint.BEST)["model"])
     test = load_task(DATASET, "test")
     inputs = {k: getattr(test, k).numpy() for k in ("position", "velocity", "scalar")}
-    again = mlflow.pyfunc.load_model(result.model_uri)
-    np.testing.assert_array_equal(
-        pyfunc.predict(inputs)["position"], again.predict(inputs)["position"]
-    )
+    with torch.no_grad():
+        x, v = reference.predict(test.position, test.velocity, test.scalar)
+    got = pyfunc.predict(inputs)
+    np.testing.assert_array_equal(got["position"], x.numpy())
+    np.testing.assert_array_equal(got["velocity"], v.numpy())
