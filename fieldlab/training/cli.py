@@ -119,8 +119,7 @@ def train_command(
     if result.model_uri is None:
         typer.echo(f"paused; continue with: fieldlab train --resume {result.run_id}")
     else:
-        name = cfg.dataset if cfg is not None else "DATASET"
-        typer.echo(f"evaluate: fieldlab evaluate {result.run_id} --dataset {name}")
+        typer.echo(f"evaluate: fieldlab evaluate {result.run_id} --dataset {result.dataset}")
         typer.echo("browse:   fieldlab ui")
 
 

@@ -60,6 +60,7 @@ class TrainResult:
     """How a training session ended."""
 
     run_id: str
+    dataset: str
     stopped: str
     epochs: int
     best_epoch: int
@@ -206,6 +207,7 @@ def train(
             mlflow.end_run(status="KILLED")
     return TrainResult(
         run_id,
+        config.dataset,
         stopped,
         st.epoch,
         st.best_epoch,

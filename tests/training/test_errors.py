@@ -84,3 +84,15 @@ def test_ui_prints_the_url_and_command(workdir: Path) -> None:
     assert "http://127.0.0.1:5123" in out.output
     assert f"--backend-store-uri sqlite:///{workdir / 'mlflow' / 'mlflow.db'}" in out.output
     assert "--host 127.0.0.1" in out.output
+
+
+def test_cli_train_then_resume_prints_the_next_steps(workdir: Path) -> None:
+    args = ["--hidden", "8", "--layers", "1", "--epochs", "2", "--batch-size", "20"]
+    out = runner.invoke(app, ["train", "--dataset", DATASET, *args, "--max-epochs", "1"])
+    assert out.exit_code == 0, out.output
+    run_id = out.output.split("run ", 1)[1].split(":", 1)[0]
+    assert f"paused; continue with: fieldlab train --resume {run_id}" in out.output
+    out = runner.invoke(app, ["train", "--resume", run_id, "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert f"run {run_id}: finished after 2 epochs" in out.output
+    assert f"evaluate: fieldlab evaluate {run_id} --dataset {DATASET}" in out.output
