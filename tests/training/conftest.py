@@ -50,3 +50,12 @@ def tiny_config(**updates: object) -> TrainConfig:
         "patience": None,
     }
     return TrainConfig(**{**base, **updates})
+
+
+@pytest.fixture(scope="session")
+def data_root_2d(data_root: Path) -> Path:
+    """``nri-charged-2d-mini`` (2-D, overlapping context and target windows) beside it."""
+    from fieldlab.pipelines.pipeline import generate
+
+    generate("nri-charged-2d-mini", workers=1, data_root=str(data_root), progress=False)
+    return data_root
