@@ -104,3 +104,17 @@ def test_lorentz_conserves_energy_not_momentum() -> None:
     assert law is not None
     assert law.energy is not None
     assert not law.momentum
+
+
+def test_task_tensors_are_the_right_frames(workdir: Path) -> None:
+    from fieldlab.training.data import load_task
+
+    traj = load_trajectories(DATASET, "train", limit=2)
+    task = load_task(DATASET, "train", limit=2, dtype=torch.float64)
+    np.testing.assert_array_equal(task.position.numpy(), traj.position[:, 30])
+    np.testing.assert_array_equal(task.target_position.numpy(), traj.position[:, 40])
+    np.testing.assert_array_equal(task.scalar.numpy(), traj.scalar)
+    pairs = load_task(DATASET, "train", limit=2, all_frames=True, dtype=torch.float64)
+    assert len(pairs) == 2 * 39
+    np.testing.assert_array_equal(pairs.position[39 + 5].numpy(), traj.position[1, 5])
+    np.testing.assert_array_equal(pairs.target_velocity[39 + 5].numpy(), traj.velocity[1, 15])
