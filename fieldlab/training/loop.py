@@ -16,8 +16,9 @@ each new best and each end of session, and :meth:`Trainer.state_dict` /
 
 A wall-time budget (``time_budget_s``) stops the session when it is spent and sets the
 schedule's length: after each epoch the planned number of epochs is re-estimated from the mean
-time of the last 50 epochs and the time left, so the cosine reaches zero as the budget runs out
-even when the machine's speed changes. The last epoch is always validated.
+wall time of the last 50 epochs (training, validation, logging and checkpoints) and the time
+left, so the cosine reaches zero as the budget runs out even when the machine's speed changes.
+The last epoch is always validated.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Trainer:
         cfg, st = self.config, self.state
         if cfg.time_budget_s is None:
             return
-        recent = [h["epoch_time_s"] for h in st.history[-50:]]
+        recent = [h.get("wall_s", h["epoch_time_s"]) for h in st.history[-50:]]
         mean_s = max(sum(recent) / len(recent), 1e-9)
         fits = st.epoch + int((cfg.time_budget_s - st.elapsed_s) / mean_s)
         st.planned_epochs = min(cfg.epochs, max(st.epoch + 1, fits))
@@ -165,6 +166,7 @@ class Trainer:
         )
         with Progress(*columns, disable=not progress) as bar:
             task = bar.add_task("training", total=st.planned_epochs, completed=st.epoch, status="")
+            mark = time.perf_counter()
             while True:
                 if st.epoch >= st.planned_epochs:
                     reason: StopReason = "finished"
@@ -189,6 +191,12 @@ class Trainer:
                     break
                 metrics = self._epoch()
                 session_epochs += 1
+                # wall time since the last epoch ended: this epoch plus the last one's hooks
+                now = time.perf_counter()
+                st.history[-1]["wall_s"] = now - mark
+                st.elapsed_s += now - mark
+                mark = now
+                self._replan()
                 if hooks is not None:
                     if metrics.get("best_epoch") == st.epoch - 1:
                         hooks.new_best(self)
@@ -235,9 +243,7 @@ class Trainer:
         if (st.epoch + 1) % cfg.val_every == 0 or last:
             metrics.update(self._validate())
         epoch_s = time.perf_counter() - t0
-        st.elapsed_s += epoch_s
         metrics["epoch_time_s"] = epoch_s
         st.history.append({"epoch": st.epoch, **metrics})
         st.epoch += 1
-        self._replan()
         return metrics
