@@ -15,11 +15,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FieldRegion:
-    """Sample points ``(M, D)``, a grid ``(G, G, D)`` and its visited mask ``(G, G)``."""
+    """Sample points ``(M, D)`` (rows ``index`` of the flattened positions), a grid
+    ``(G, G, D)`` and its visited mask ``(G, G)``."""
 
     points: np.ndarray
     grid: np.ndarray
     visited: np.ndarray
+    index: np.ndarray
 
     @property
     def grid_points(self) -> np.ndarray:
@@ -33,7 +35,8 @@ def visited_region(
     """From positions ``(..., D)`` of any leading shape (e.g. sim, time, particle)."""
     pts = np.asarray(position, dtype=np.float64).reshape(-1, position.shape[-1])
     rng = np.random.default_rng(seed)
-    sample = pts[rng.choice(len(pts), size=min(n_points, len(pts)), replace=False)]
+    index = rng.choice(len(pts), size=min(n_points, len(pts)), replace=False)
+    sample = pts[index]
     lo, hi = np.percentile(pts[:, :2], [1, 99], axis=0)
     axes = [np.linspace(lo[k], hi[k], grid_size) for k in range(2)]
     gx, gy = np.meshgrid(*axes, indexing="xy")
@@ -45,4 +48,4 @@ def visited_region(
     iy = np.clip(np.searchsorted(axes[1], pts[:, 1]), 0, grid_size - 1)
     visited = np.zeros((grid_size, grid_size), dtype=bool)
     visited[iy, ix] = True
-    return FieldRegion(points=sample, grid=grid, visited=visited)
+    return FieldRegion(points=sample, grid=grid, visited=visited, index=index)

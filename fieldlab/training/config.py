@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fieldlab.errors import TrainingError
+from fieldlab.models.field_forecaster import FieldOptions
 from fieldlab.models.graphs import GraphSpec
 
 
@@ -29,6 +30,10 @@ class TrainConfig(BaseModel):
     hidden: int = Field(64, ge=1, description="hidden units per layer")
     layers: int = Field(4, ge=1, description="message-passing layers")
     graph: GraphSpec = Field(default_factory=GraphSpec, description="topology and node features")
+    field: FieldOptions = Field(
+        default_factory=FieldOptions,
+        description="the neural field of --model field (horizon and scales come from the data)",
+    )
     scalar: Literal["auto", "charge", "mass", "none"] = Field(
         "auto",
         description="per-particle scalar for the edge attribute s_i s_j (auto: charge, mass)",

@@ -15,7 +15,7 @@ import dgl
 import torch
 from torch import nn
 
-from fieldlab.models import GraphSpec, Prediction, build_graph, build_model
+from fieldlab.models import FieldOptions, GraphSpec, Prediction, build_graph, build_model
 
 
 class Forecaster(nn.Module):
@@ -70,9 +70,22 @@ def build_forecaster(
     layers: int,
     position_scale: float = 1.0,
     velocity_scale: float = 1.0,
+    field: FieldOptions | None = None,
 ) -> Forecaster:
-    """A fresh forecaster; ``model`` is a name from :data:`fieldlab.models.MODEL_NAMES`."""
+    """A fresh forecaster; ``model`` is a name from :data:`fieldlab.models.MODEL_NAMES`.
+
+    ``field`` configures the ``field`` model; its scales are set to this forecaster's.
+    """
+    if field is not None:
+        field = field.model_copy(
+            update={"position_scale": position_scale, "velocity_scale": velocity_scale}
+        )
     net = build_model(
-        model, dim=dim, node_features=spec.n_node_features, hidden=hidden, layers=layers
+        model,
+        dim=dim,
+        node_features=spec.n_node_features,
+        hidden=hidden,
+        layers=layers,
+        field=field,
     )
     return Forecaster(net, spec, position_scale, velocity_scale)

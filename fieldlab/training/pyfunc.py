@@ -19,7 +19,7 @@ import mlflow.pyfunc
 import numpy as np
 import torch
 
-from fieldlab.models import GraphSpec
+from fieldlab.models import FieldOptions, GraphSpec
 from fieldlab.training.forecaster import Forecaster, build_forecaster
 
 
@@ -31,6 +31,9 @@ def forecaster_payload(model: Forecaster, *, name: str, dim: int, hidden: int, l
         "hidden": hidden,
         "layers": layers,
         "graph": model.spec.model_dump(mode="json"),
+        "field": (
+            model.net.options.model_dump(mode="json") if hasattr(model.net, "options") else None
+        ),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
 
@@ -44,6 +47,9 @@ def load_forecaster(path: str | os.PathLike[str]) -> Forecaster:
         spec=GraphSpec(**payload["graph"]),
         hidden=payload["hidden"],
         layers=payload["layers"],
+        position_scale=float(payload["state_dict"]["position_scale"]),
+        velocity_scale=float(payload["state_dict"]["velocity_scale"]),
+        field=FieldOptions(**payload["field"]) if payload.get("field") else None,
     )
     dtype = next(iter(payload["state_dict"].values())).dtype
     model.to(dtype).load_state_dict(payload["state_dict"])

@@ -22,6 +22,7 @@ import torch
 
 import mlflow
 from fieldlab.catalog import load_card
+from fieldlab.fields.monitor import FieldMonitor
 from fieldlab.models import MODEL_NAMES, UnknownModelError
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config
@@ -83,19 +84,31 @@ def check_inputs(config: TrainConfig) -> None:
 class _RunHooks:
     """Log each epoch to MLflow and keep the checkpoints."""
 
-    def __init__(self, directory: Path, figure_data: Any, config: TrainConfig) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        figure_data: Any,
+        config: TrainConfig,
+        fields: FieldMonitor | None = None,
+    ) -> None:
         self.directory = directory
         self.figure_data = figure_data
         self.config = config
+        self.fields = fields
 
     def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         epoch = trainer.state.epoch - 1
+        if self.fields is not None:
+            metrics = {**metrics, **self.fields.score(trainer.model).as_metrics()}
         mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
         checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
         if epoch % self.config.figure_every == 0 and self.figure_data is not None:
             traj, frames = self.figure_data
             fig = trajectory_figure(rollout(trainer.model, traj, frames), title=f"epoch {epoch}")
             log_figure_step(fig, "val_trajectories", epoch)
+            if self.fields is not None:
+                for key, fig in self.fields.figures(trainer.model).items():
+                    log_figure_step(fig, key, epoch)
 
     def new_best(self, trainer: Trainer) -> None:
         st = trainer.state
@@ -118,6 +131,11 @@ def _build(
     )
     val_data = load_task(config.dataset, "val", **common)
     sx, sv = global_scales(config.dataset, data_root=data_root) if config.normalise else (1, 1)
+    field = None
+    if config.model == "field":
+        params = load_card(config.dataset).resolved_params("train")
+        tau = train_data.frames.horizon * params["dt"] * params["sample_every"]
+        field = config.field.model_copy(update={"horizon": tau})
     torch.manual_seed(config.seed)
     model = build_forecaster(
         config.model,
@@ -127,6 +145,7 @@ def _build(
         layers=config.layers,
         position_scale=sx,
         velocity_scale=sv,
+        field=field,
     ).to(dtype)
     return model, train_data, val_data
 
@@ -189,7 +208,7 @@ def train(
                 {"n_train": len(train_data), "n_val": len(val_data), "dataset_fingerprint": fp}
             )
         mlflow.set_tag("fieldlab.state", "running")
-        hooks = _RunHooks(directory, figure_data, config)
+        hooks = _RunHooks(directory, figure_data, config, _field_monitor(config, data_root))
         try:
             stopped = trainer.fit(hooks, progress=progress, log_every=log_every)
         except KeyboardInterrupt:
@@ -215,6 +234,21 @@ def train(
         time.perf_counter() - started,
         directory,
         model_uri,
+    )
+
+
+SHARED_FIELDS = ("electrostatic-field", "lorentz", "uniform-force")
+"""Systems whose true field is the same in every simulation, so a field model can be scored."""
+
+
+def _field_monitor(config: TrainConfig, data_root: PathLike | None) -> FieldMonitor | None:
+    """A monitor of the discovered field, for a field model on a system with a shared field."""
+    card = load_card(config.dataset)
+    if config.model != "field" or card.simulator not in SHARED_FIELDS:
+        return None
+    val = load_trajectories(config.dataset, "val", data_root=data_root, limit=100)
+    return FieldMonitor.from_trajectories(
+        card.simulator, card.resolved_params("val"), val.position, val.velocity
     )
 
 
