@@ -89,11 +89,13 @@ def version() -> None:
 
 from fieldlab.catalog.cli import catalog_app  # noqa: E402
 from fieldlab.cybloids_cli import cybloids_app  # noqa: E402
+from fieldlab.fields.cli import fields_app  # noqa: E402
 from fieldlab.pipelines.cli import generate  # noqa: E402
 from fieldlab.training.cli import evaluate_command, train_command, ui_command  # noqa: E402
 
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(cybloids_app, name="cybloids")
+app.add_typer(fields_app, name="fields")
 app.command("generate")(generate)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)

@@ -28,6 +28,7 @@ def _quiver(ax: plt.Axes, region: FieldRegion, vectors: np.ndarray, title: str) 
     mag = np.linalg.norm(vec, axis=-1)
     unit = vec / np.maximum(mag, 1e-12)[..., None]
     norm = LogNorm(vmin=max(np.percentile(mag, 2), 1e-6), vmax=max(mag.max(), 1e-5))
+    spacing = abs(g[0, 1, 0] - g[0, 0, 0]) or 1.0  # arrows 0.8 grid spacings long
     ax.quiver(
         g[..., 0],
         g[..., 1],
@@ -37,7 +38,10 @@ def _quiver(ax: plt.Axes, region: FieldRegion, vectors: np.ndarray, title: str) 
         norm=norm,
         cmap="viridis",
         pivot="mid",
-        scale=30,
+        angles="xy",
+        scale_units="xy",
+        scale=1.0 / (0.8 * spacing),
+        width=0.004,
     )
     ax.contourf(
         g[..., 0], g[..., 1], ~region.visited, levels=[0.5, 1.5], colors=["0.85"], alpha=0.6

@@ -71,14 +71,20 @@ class FieldMonitor:
             learned, true = cap_norm(learned, cap), cap_norm(true, cap)
         return score_field(learned, true)
 
-    def figures(self, model: nn.Module) -> dict[str, Any]:
-        """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
+    def on_grid(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+        """True and learned fields on the region's grid, ``(G * G, D)`` each.
+
+        For the Lorentz force the fields are drawn for a unit velocity along x (``v x B``).
+        """
         pts = self.region.grid_points
         v = None
-        if self.system == "lorentz":  # draw v x B for a unit velocity along x
+        if self.system == "lorentz":
             v = np.broadcast_to(np.eye(pts.shape[1])[0], pts.shape)
-        true = self._truth(pts, v)
-        learned = learned_field(model, pts, velocity=v)
+        return self._truth(pts, v), learned_field(model, pts, velocity=v)
+
+    def figures(self, model: nn.Module) -> dict[str, Any]:
+        """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
+        true, learned = self.on_grid(model)
         return {
             "fields/true": field_figure(self.region, true, f"{self.system}: true field"),
             "fields/learned": field_figure(self.region, learned, "learned field"),

@@ -1,0 +1,112 @@
+"""Compare the fields that several runs discovered, in one figure logged to a parent run.
+
+MLflow's own image comparison shows at most 10 runs and cannot score them; this draws the true
+field beside each run's learned field with its scores, saves the figure locally and logs it (and
+each run's scores, as ``<run>/field_cosine`` etc.) to a parent run, under which the compared runs
+are nested in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from fieldlab.catalog import load_card
+from fieldlab.errors import TrainingError
+from fieldlab.fields.figures import comparison_figure
+from fieldlab.fields.monitor import FieldMonitor
+from fieldlab.fields.score import FieldScore
+from fieldlab.training.data import load_trajectories
+from fieldlab.training.evaluate import load_forecaster_from_run
+from fieldlab.training.run import SHARED_FIELDS
+from fieldlab.training.store import default_tracking_uri
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    parent_run_id: str
+    figure_path: Path
+    scores: dict[str, FieldScore]
+
+
+def _label(run: mlflow.entities.Run) -> str:
+    name = run.info.run_name or ""
+    return f"{name} ({run.info.run_id[:8]})" if name else run.info.run_id[:8]
+
+
+def compare_runs(
+    run_ids: list[str],
+    *,
+    parent: str | None = None,
+    out: PathLike = "field_comparison.png",
+    tracking_uri: str | None = None,
+    data_root: PathLike | None = None,
+) -> Comparison:
+    """Draw and score the fields of ``run_ids`` (trained on one dataset) against the truth.
+
+    Raises:
+        TrainingError: no runs, a run that does not exist or has no field, runs on different
+            datasets, or a dataset without a shared true field.
+    """
+    if not run_ids:
+        raise TrainingError("name at least one run to compare: fieldlab fields compare RUN_ID...")
+    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+    runs = []
+    for rid in run_ids:
+        try:
+            runs.append(mlflow.get_run(rid))
+        except mlflow.exceptions.MlflowException:
+            raise TrainingError(
+                f"no MLflow run {rid!r} in {mlflow.get_tracking_uri()}; pass --tracking-uri"
+            ) from None
+    datasets = {r.data.params.get("dataset") for r in runs}
+    if len(datasets) != 1:
+        raise TrainingError(
+            f"the runs were trained on different datasets: {sorted(map(str, datasets))}"
+        )
+    dataset = datasets.pop()
+    card = load_card(dataset)
+    if card.simulator not in SHARED_FIELDS:
+        raise TrainingError(
+            f"dataset {dataset!r} ({card.simulator}) has no single true field to compare against; "
+            f"field comparison supports {', '.join(SHARED_FIELDS)}"
+        )
+    val = load_trajectories(dataset, "val", data_root=data_root, limit=100)
+    monitor = FieldMonitor.from_trajectories(
+        card.simulator, card.resolved_params("val"), val.position, val.velocity
+    )
+    learned, scores, true = {}, {}, None
+    for run in runs:
+        model = load_forecaster_from_run(run.info.run_id, tracking_uri=tracking_uri)
+        if getattr(model.net, "field", None) is None:
+            raise TrainingError(
+                f"run {run.info.run_id!r} trained a {run.data.params.get('model')!r} model, which "
+                "has no neural field; compare runs of --model field"
+            )
+        true, grid = monitor.on_grid(model)
+        score = monitor.score(model)
+        learned[_label(run)] = (grid, score)
+        scores[run.info.run_id] = score
+    fig = comparison_figure(monitor.region, true, learned, title=f"{dataset}: discovered fields")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    experiment = runs[0].info.experiment_id
+    with mlflow.start_run(
+        run_id=parent,
+        experiment_id=None if parent else experiment,
+        run_name=None if parent else "fields compare",
+    ) as p:
+        mlflow.log_figure(fig, "fields/comparison.png")
+        for rid, s in scores.items():
+            mlflow.log_metrics(s.as_metrics(prefix=f"{rid[:8]}/field"))
+        mlflow.set_tag("fieldlab.compared_runs", ",".join(scores))
+        client = mlflow.tracking.MlflowClient()
+        for rid in scores:
+            if rid != p.info.run_id:
+                client.set_tag(rid, "mlflow.parentRunId", p.info.run_id)
+    return Comparison(p.info.run_id, out, scores)
