@@ -137,3 +137,20 @@ def test_evaluate_command_finds_the_latest_run(tracked: tuple[TrainResult, Path]
     assert f"run {result.run_id} on {DATASET}" in out.output
     assert "test/mse" in out.output
     assert "rollout MSE per step" in out.output
+
+
+def test_evaluate_on_another_dataset_keeps_its_own_keys(
+    tracked: tuple[TrainResult, Path], data_root: Path
+) -> None:
+    from fieldlab.pipelines.pipeline import generate
+
+    other = "lorentz-charged-3d-mini"
+    generate(other, workers=1, data_root=str(data_root), progress=False)
+    result, _ = tracked
+    out = evaluate(result.run_id, other, rollout_sims=5)
+    assert out["prefix"] == f"test/{other}/"
+    assert "energy_drift" in out["curves"]  # a magnetic field does no work
+    assert "momentum_drift" not in out["curves"]  # but it does turn the total momentum
+    metrics = mlflow.get_run(result.run_id).data.metrics
+    assert f"test/{other}/mse" in metrics
+    assert metrics["test/mse"] != metrics[f"test/{other}/mse"]
