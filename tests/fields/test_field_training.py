@@ -1,0 +1,131 @@
+"""Training the field forecaster discovers the field; runs record it; runs can be compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+import torch
+
+import mlflow
+from fieldlab.fields.compare import compare_runs
+from fieldlab.training.config import TrainConfig
+from fieldlab.training.run import _build, _field_monitor, train
+
+DATASET = "aether-electrostatic-2d-mini"
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fieldlab.pipelines.pipeline import generate
+
+    root = tmp_path_factory.mktemp("data")
+    generate(DATASET, workers=1, data_root=str(root), progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+def _config(**updates: object) -> TrainConfig:
+    base = {
+        "dataset": DATASET,
+        "model": "field",
+        "hidden": 32,
+        "layers": 2,
+        "epochs": 12,
+        "lr": 3e-3,
+        "batch_size": 100,
+        "max_train": 100,
+        "all_frames": True,
+        "figure_every": 6,
+        "patience": None,
+        "field": {"hidden": 64},
+    }
+    return TrainConfig(**{**base, **updates})
+
+
+@pytest.fixture(scope="module")
+def trained(data_root: Path, store: str, tmp_path_factory: pytest.TempPathFactory):
+    torch.set_num_threads(1)
+    cfg = _config()
+    model, _, _ = _build(cfg, data_root)
+    initial = _field_monitor(cfg, data_root).score(model)
+    result = train(
+        cfg,
+        data_root=data_root,
+        tracking_uri=store,
+        checkpoint_root=tmp_path_factory.mktemp("ckpt"),
+        progress=False,
+    )
+    return initial, result
+
+
+def test_training_discovers_the_field(trained, store: str) -> None:
+    initial, result = trained
+    mlflow.set_tracking_uri(store)
+    history = mlflow.tracking.MlflowClient().get_metric_history(
+        result.run_id, "field_relative_error"
+    )
+    final = sorted(history, key=lambda m: m.step)[-1].value
+    cosine = mlflow.get_run(result.run_id).data.metrics["field_cosine"]
+    assert len(history) == result.epochs  # scored at every validation
+    assert final < 0.85 * initial.relative_error
+    assert cosine > initial.cosine + 0.25
+
+
+def test_the_run_records_field_metrics_and_stepped_figures(trained, store: str) -> None:
+    _, result = trained
+    mlflow.set_tracking_uri(store)
+    client = mlflow.tracking.MlflowClient()
+    metrics = mlflow.get_run(result.run_id).data.metrics
+    assert {"field_cosine", "field_mse", "field_relative_error"} <= set(metrics)
+    images = [a.path for a in client.list_artifacts(result.run_id, "images")]
+    for key in ("fields~true", "fields~learned", "fields~error"):
+        steps = {
+            p.split("+step+")[1].split("+")[0] for p in images if p.startswith(f"images/{key}+")
+        }
+        assert steps == {"0", "6"}, key
+
+
+def test_fields_compare_draws_every_run(
+    trained, data_root: Path, store: str, tmp_path: Path
+) -> None:
+    _, first = trained
+    second = train(
+        _config(epochs=2, seed=1, run_name="second"),
+        data_root=data_root,
+        tracking_uri=store,
+        checkpoint_root=tmp_path / "ckpt",
+        progress=False,
+    )
+    out = tmp_path / "cmp.png"
+    cmp = compare_runs(
+        [first.run_id, second.run_id], out=out, tracking_uri=store, data_root=data_root
+    )
+    assert set(cmp.scores) == {first.run_id, second.run_id}
+    assert mpimg.imread(out).shape[1] > 3 * 300  # three panels side by side
+    mlflow.set_tracking_uri(store)
+    parent = mlflow.get_run(cmp.parent_run_id)
+    assert parent.data.tags["fieldlab.compared_runs"] == f"{first.run_id},{second.run_id}"
+    for rid in (first.run_id, second.run_id):
+        assert f"{rid[:8]}/field_cosine" in parent.data.metrics
+        assert mlflow.get_run(rid).data.tags["mlflow.parentRunId"] == cmp.parent_run_id
+    artifacts = [
+        a.path for a in mlflow.tracking.MlflowClient().list_artifacts(parent.info.run_id, "fields")
+    ]
+    assert "fields/comparison.png" in artifacts
+
+
+def test_fields_compare_refuses_runs_without_a_field(
+    trained, store: str, data_root: Path, tmp_path: Path
+) -> None:
+    from fieldlab.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="no MLflow run 'nope'"):
+        compare_runs(["nope"], tracking_uri=store, data_root=data_root, out=tmp_path / "x.png")
+    with pytest.raises(TrainingError, match="at least one run"):
+        compare_runs([], tracking_uri=store)
