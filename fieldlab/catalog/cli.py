@@ -33,6 +33,7 @@ DataRoot = Annotated[
 def list_cards(data_root: DataRoot = None) -> None:
     """One row per card: system, simulations per split, frames, generated or not, size on disk."""
     from fieldlab.catalog.access import store_state
+    from fieldlab.catalog.card import SPLITS
     from fieldlab.catalog.loading import card_names, load_card
     from fieldlab.catalog.location import locate
     from fieldlab.pipelines.records import read_records
@@ -55,7 +56,7 @@ def list_cards(data_root: DataRoot = None) -> None:
             table.add_row(
                 name,
                 card.simulator,
-                "/".join(str(card.splits[s].n_sims) for s in card.split_names()),
+                "/".join(str(card.splits[s].n_sims) if s in card.splits else "-" for s in SPLITS),
                 "/".join(str(card.n_frames(s)) for s in card.split_names())
                 if len(frames) > 1
                 else str(frames[0]),
