@@ -1,0 +1,128 @@
+"""Field discovery on Aether's electrostatic setting: EGNN against the field forecaster.
+
+Both models train with the same budget on the first ``--train-sims`` simulations of
+``aether-electrostatic-2d`` (every consecutive frame pair), then roll out 20 frames from the last
+of the 29 context frames on ``--test-sims`` test simulations (Aether's protocol). Printed: the
+rollout position MSE (mean over the 20 steps, and at step 20) of each model, their ratio, and the
+field forecaster's agreement with the true field on the positions the test trajectories visit
+(mean cosine similarity; relative error, both fields capped at the simulator's force cap).
+Runs are tracked in the default MLflow store, so the fields can be inspected in the UI.
+
+    python benchmarks/field_discovery.py [--minutes 8] [--train-sims 2000] [--dataset NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fieldlab.catalog import load_card
+from fieldlab.errors import DatasetNotFoundError
+from fieldlab.fields.monitor import FieldMonitor
+from fieldlab.training.config import TrainConfig
+from fieldlab.training.data import TaskFrames, load_trajectories
+from fieldlab.training.evaluate import load_forecaster_from_run
+from fieldlab.training.rollout import rollout
+from fieldlab.training.run import train
+
+CONTEXT, PREDICT = 29, 20
+
+
+def _ensure(dataset: str) -> None:
+    try:
+        load_trajectories(dataset, "test", limit=1)
+    except DatasetNotFoundError:
+        from fieldlab.pipelines.pipeline import generate
+
+        print(f"generating {dataset} ...", flush=True)
+        generate(dataset, progress=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="aether-electrostatic-2d")
+    ap.add_argument("--minutes", type=float, default=8.0, help="training budget per model")
+    ap.add_argument("--train-sims", type=int, default=2000)
+    ap.add_argument("--test-sims", type=int, default=500)
+    ap.add_argument("--sigma", type=float, default=1.0, help="Fourier feature frequency std")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    _ensure(args.dataset)
+    card = load_card(args.dataset)
+
+    test = load_trajectories(args.dataset, "test", limit=args.test_sims)
+    window = replace(
+        test,
+        position=test.position[:, CONTEXT - 1 : CONTEXT + PREDICT],
+        velocity=test.velocity[:, CONTEXT - 1 : CONTEXT + PREDICT],
+    )
+    monitor = FieldMonitor.from_trajectories(
+        card.simulator, card.resolved_params("test"), test.position, test.velocity
+    )
+    results = {}
+    for model in ("egnn", "field"):
+        cfg = TrainConfig(
+            dataset=args.dataset,
+            model=model,
+            hidden=64,
+            layers=4,
+            epochs=10_000,
+            time_budget_s=60 * args.minutes,
+            lr=1e-3,
+            batch_size=100,
+            max_train=args.train_sims,
+            all_frames=True,
+            patience=None,
+            figure_every=5,
+            field={"hidden": 128, "fourier_sigma": args.sigma},
+            run_name=f"field-discovery {model}",
+        )
+        t0 = time.perf_counter()
+        run = train(cfg, progress=False, log_every=5)
+        fc = load_forecaster_from_run(run.run_id)
+        roll = rollout(fc, window, TaskFrames(inputs=(0,), horizon=1))
+        mse = roll.mse()[1:]
+        row = {
+            "run": run.run_id,
+            "epochs": run.epochs,
+            "minutes": (time.perf_counter() - t0) / 60,
+            "rollout_mse_mean": float(mse.mean()),
+            "rollout_mse_last": float(mse[-1]),
+        }
+        if model == "field":
+            s = monitor.score(fc)
+            row |= {"cosine": s.cosine, "relative_error": s.relative_error}
+        results[model] = row
+        print(model, row, flush=True)
+
+    e, f = results["egnn"], results["field"]
+    print(
+        f"\n{args.dataset}: first {args.train_sims} training simulations, "
+        f"{args.minutes:g} min per model, {args.test_sims} test simulations, "
+        f"{PREDICT}-step rollouts from frame {CONTEXT - 1}"
+    )
+    print(f"{'model':8s} {'epochs':>6s} {'rollout MSE (mean)':>19s} {'at step 20':>11s}")
+    for name, r in results.items():
+        print(
+            f"{name:8s} {r['epochs']:6d} {r['rollout_mse_mean']:19.4g} {r['rollout_mse_last']:11.4g}"
+        )
+    ratio = e["rollout_mse_mean"] / f["rollout_mse_mean"]
+    print(
+        f"EGNN / field rollout MSE: {ratio:.2f}x (target > 1: {'met' if ratio > 1 else 'NOT met'})"
+    )
+    print(
+        f"field cosine similarity on visited positions: {f['cosine']:.3f} (target >= 0.9: "
+        f"{'met' if f['cosine'] >= 0.9 else 'NOT met'}); relative error {f['relative_error']:.3f}"
+    )
+    print(f"runs: egnn {e['run']}, field {f['run']}  (fieldlab fields compare {f['run']})")
+
+
+if __name__ == "__main__":
+    main()
