@@ -12,7 +12,13 @@ fields_app = typer.Typer(help="Discovered force fields: compare runs against the
 
 @fields_app.command("compare")
 def compare_command(
-    run_ids: Annotated[list[str], typer.Argument(help="runs of --model field on one dataset")],
+    run_ids: Annotated[
+        list[str] | None, typer.Argument(help="runs of --model field on one dataset")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="instead of run ids: the latest field runs on this dataset")
+    ] = None,
+    last: Annotated[int, typer.Option(help="how many of the latest runs (with --dataset)")] = 2,
     parent: Annotated[
         str | None, typer.Option(help="log to this run (default: a new 'fields compare' run)")
     ] = None,
@@ -23,12 +29,17 @@ def compare_command(
     data_root: Annotated[str | None, typer.Option(help="where datasets are generated")] = None,
 ) -> None:
     """Draw the true field beside each run's learned field, with scores; log to a parent run."""
+    import mlflow
     from fieldlab.errors import FieldlabError
-    from fieldlab.fields.compare import compare_runs
+    from fieldlab.fields.compare import compare_runs, latest_field_runs
+    from fieldlab.training.store import default_tracking_uri
 
     try:
+        if not run_ids and dataset:
+            mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+            run_ids = latest_field_runs(dataset, last)
         result = compare_runs(
-            run_ids, parent=parent, out=out, tracking_uri=tracking_uri, data_root=data_root
+            run_ids or [], parent=parent, out=out, tracking_uri=tracking_uri, data_root=data_root
         )
     except FieldlabError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)

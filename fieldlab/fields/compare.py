@@ -38,6 +38,31 @@ def _label(run: mlflow.entities.Run) -> str:
     return f"{name} ({run.info.run_id[:8]})" if name else run.info.run_id[:8]
 
 
+def latest_field_runs(dataset: str, n: int, *, experiment: str = "fieldlab") -> list[str]:
+    """Ids of the ``n`` most recent completed ``--model field`` runs on ``dataset``."""
+    exp = mlflow.get_experiment_by_name(experiment)
+    runs = (
+        []
+        if exp is None
+        else mlflow.search_runs(
+            [exp.experiment_id],
+            filter_string=(
+                f"params.dataset = '{dataset}' and tags.model = 'field' "
+                "and tags.`fieldlab.state` = 'complete'"
+            ),
+            order_by=["attributes.start_time DESC"],
+            max_results=n,
+            output_format="list",
+        )
+    )
+    if not runs:
+        raise TrainingError(
+            f"no completed field run on dataset {dataset!r} in {mlflow.get_tracking_uri()}; "
+            f"train one with `fieldlab train --dataset {dataset} --model field`"
+        )
+    return [r.info.run_id for r in reversed(runs)]
+
+
 def compare_runs(
     run_ids: list[str],
     *,
