@@ -20,11 +20,22 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+# The main job on a laptop: simulate, generate catalogued datasets, train and evaluate an EGNN
+# (about two minutes), train two short field models and compare the fields they discovered.
 demo: $(STAMP)
 	$(BIN)/fieldlab simulate charged --n-sims 4 --seed 0 --plot data/demo/traj.png
 	$(BIN)/fieldlab generate egnn-charged-3d-mini
 	$(BIN)/fieldlab catalog verify egnn-charged-3d-mini
+	$(BIN)/fieldlab train --dataset egnn-charged-3d-mini --model egnn --minutes 2 --no-progress --set run_name=demo-egnn
+	$(BIN)/fieldlab evaluate latest --dataset egnn-charged-3d-mini
+	$(BIN)/fieldlab generate aether-electrostatic-2d-mini
+	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-a
+	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-b --set "field={fourier_sigma: 1.0}"
+	$(BIN)/fieldlab fields compare --dataset aether-electrostatic-2d-mini --last 2 --out data/demo/field_comparison.png
 	$(BIN)/fieldlab catalog list
+	@echo
+	@echo "Runs, metrics and figures are in the local MLflow store (mlflow/mlflow.db)."
+	@echo "Open the UI with:  .venv/bin/fieldlab ui   (then browse http://127.0.0.1:5000)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
