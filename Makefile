@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/fieldlab simulate charged --n-sims 4 --seed 0 --plot data/demo/traj.png
 	$(BIN)/fieldlab generate egnn-charged-3d-mini
 	$(BIN)/fieldlab catalog verify egnn-charged-3d-mini
-	$(BIN)/fieldlab train --dataset egnn-charged-3d-mini --model egnn --minutes 2 --no-progress --set run_name=demo-egnn
+	$(BIN)/fieldlab train --dataset egnn-charged-3d-mini --model egnn --epochs 1000 --minutes 2 --no-progress --set all_frames=true --set patience=null --set run_name=demo-egnn
 	$(BIN)/fieldlab evaluate latest --dataset egnn-charged-3d-mini
 	$(BIN)/fieldlab generate aether-electrostatic-2d-mini
 	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-a
@@ -34,8 +34,7 @@ demo: $(STAMP)
 	$(BIN)/fieldlab fields compare --dataset aether-electrostatic-2d-mini --last 2 --out data/demo/field_comparison.png
 	$(BIN)/fieldlab catalog list
 	@echo
-	@echo "Runs, metrics and figures are in the local MLflow store (mlflow/mlflow.db)."
-	@echo "Open the UI with:  .venv/bin/fieldlab ui   (then browse http://127.0.0.1:5000)"
+	$(BIN)/fieldlab ui --dry-run
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
