@@ -6,10 +6,11 @@ Each subcommand is a thin wrapper: parse, call the library, print. ``fieldlab --
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
+
+from fieldlab.overrides import parse_overrides
 
 app = typer.Typer(
     name="fieldlab",
@@ -17,17 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def _parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["n_steps=2000", "magnetic_field=[0, 0, 1]"]`` -> ``{"n_steps": 2000, ...}`` (YAML values)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --set n_steps=2000")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 @app.command()
@@ -49,7 +39,7 @@ def simulate(
     from fieldlab.simulators import simulate as run_simulation
 
     try:
-        result = run_simulation(system, n_sims, seed, _parse_overrides(set_ or []))
+        result = run_simulation(system, n_sims, seed, parse_overrides(set_ or []))
     except FieldlabError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -73,12 +73,12 @@ def plot(
 
     from fieldlab.analysis import local_exponent, mean_squared_displacement
     from fieldlab.analysis.figures import plot_msd, plot_trajectories
-    from fieldlab.cli import _parse_overrides
+    from fieldlab.overrides import parse_overrides
     from fieldlab.simulators import simulate
 
     try:
         system, params, card_seed = resolve_target(target, split)
-        params = {**params, **_parse_overrides(set_ or [])}
+        params = {**params, **parse_overrides(set_ or [])}
         seed = seed if seed is not None else (card_seed or 0)
         result = simulate(system, n_sims, seed, params)
     except FieldlabError as err:

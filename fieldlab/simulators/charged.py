@@ -103,8 +103,10 @@ def coulomb_model(
     )
 
 
-def run(p: ChargedParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
-    name = "charged-egnn" if isinstance(p, EGNNChargedParams) else "charged"
+def run_charged(
+    name: str, p: ChargedParams, model: ForceModel, n_sims: int, seed: int, first_sim: int
+) -> SimulationResult:
+    """Charged particles drawn as in :func:`initial_charged`, integrated under ``model``."""
     return run_symplectic(
         name,
         p,
@@ -113,9 +115,14 @@ def run(p: ChargedParams, n_sims: int, seed: int, first_sim: int = 0) -> Simulat
         first_sim,
         charged_draws(p),
         lambda raw: initial_charged(raw, p),
-        coulomb_model(p),
+        model,
         p.box_size if p.walls else None,
     )
+
+
+def run(p: ChargedParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
+    name = "charged-egnn" if isinstance(p, EGNNChargedParams) else "charged"
+    return run_charged(name, p, coulomb_model(p), n_sims, seed, first_sim)
 
 
 NRI = System(

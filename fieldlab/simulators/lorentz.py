@@ -13,11 +13,9 @@ from pydantic import Field
 
 from fieldlab.simulators.charged import (
     EGNNChargedParams,
-    charged_draws,
     coulomb_model,
-    initial_charged,
+    run_charged,
 )
-from fieldlab.simulators.pairwise import run_symplectic
 from fieldlab.simulators.result import SimulationResult
 from fieldlab.simulators.system import System
 
@@ -30,17 +28,8 @@ class LorentzParams(EGNNChargedParams):
 
 
 def run(p: LorentzParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
-    model = coulomb_model(p, bfield=np.array(p.magnetic_field))
-    return run_symplectic(
-        "lorentz",
-        p,
-        n_sims,
-        seed,
-        first_sim,
-        charged_draws(p),
-        lambda raw: initial_charged(raw, p),
-        model,
-        None,
+    return run_charged(
+        "lorentz", p, coulomb_model(p, bfield=np.array(p.magnetic_field)), n_sims, seed, first_sim
     )
 
 

@@ -11,11 +11,9 @@ from pydantic import model_validator
 
 from fieldlab.simulators.charged import (
     EGNNChargedParams,
-    charged_draws,
     coulomb_model,
-    initial_charged,
+    run_charged,
 )
-from fieldlab.simulators.pairwise import run_symplectic
 from fieldlab.simulators.result import SimulationResult
 from fieldlab.simulators.system import System
 
@@ -33,17 +31,8 @@ class UniformForceParams(EGNNChargedParams):
 
 
 def run(p: UniformForceParams, n_sims: int, seed: int, first_sim: int = 0) -> SimulationResult:
-    model = coulomb_model(p, uniform=np.array(p.force))
-    return run_symplectic(
-        "uniform-force",
-        p,
-        n_sims,
-        seed,
-        first_sim,
-        charged_draws(p),
-        lambda raw: initial_charged(raw, p),
-        model,
-        None,
+    return run_charged(
+        "uniform-force", p, coulomb_model(p, uniform=np.array(p.force)), n_sims, seed, first_sim
     )
 
 

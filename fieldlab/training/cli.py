@@ -10,10 +10,11 @@ import contextlib
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
+
+from fieldlab.overrides import parse_overrides
 
 TrackingUri = Annotated[
     str | None,
@@ -30,16 +31,6 @@ DataRoot = Annotated[
 def _fail(err: Exception) -> typer.Exit:
     typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
     return typer.Exit(2)
-
-
-def _overrides(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --set hidden=32")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 def train_command(
@@ -86,7 +77,7 @@ def train_command(
         if resume is None:
             cfg = load_config(
                 config,
-                settings=_overrides(set_ or []),
+                settings=parse_overrides(set_ or []),
                 dataset=dataset,
                 model=model,
                 epochs=epochs,
