@@ -13,7 +13,11 @@ its checkpoint.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +85,22 @@ def check_inputs(config: TrainConfig) -> None:
     task_frames(card, card.n_frames("train"))
 
 
+@contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block and raise it when the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda sig, frame: received.append(sig))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
 class _RunHooks:
     """Log each epoch to MLflow and keep the checkpoints."""
 
@@ -100,8 +120,9 @@ class _RunHooks:
         epoch = trainer.state.epoch - 1
         if self.fields is not None:
             metrics = {**metrics, **self.fields.score(trainer.model).as_metrics()}
-        mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
-        checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
+        with _deferred_interrupt():  # an epoch is logged and checkpointed together, or not at all
+            mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
+            checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
         if epoch % self.config.figure_every == 0 and self.figure_data is not None:
             traj, frames = self.figure_data
             fig = trajectory_figure(rollout(trainer.model, traj, frames), title=f"epoch {epoch}")

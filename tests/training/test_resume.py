@@ -64,7 +64,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_run_resumes(workdir: Path) -> None:
     """Interrupt a real ``fieldlab train`` process with SIGINT, then resume it."""
     cmd = [
         str(Path(sys.executable).with_name("fieldlab")), "train", "--dataset", DATASET,
-        "--hidden", "8", "--layers", "1", "--batch-size", "20", "--epochs", "400",
+        "--hidden", "8", "--layers", "1", "--batch-size", "20", "--epochs", "4000",
         "--set", "max_train=20", "--set", "figure_every=1000", "--set", "patience=null",
         "--no-progress",
     ]  # fmt: skip
@@ -75,8 +75,14 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_run_resumes(workdir: Path) -> None:
         assert proc.poll() is None, proc.communicate()[0]
         time.sleep(0.2)
     time.sleep(1.0)
+    # Ctrl-C; pressed once more if the process is still training 30 s later (once, on a heavily
+    # loaded machine, a first press was lost and the run went on); a clean stop takes seconds
     proc.send_signal(signal.SIGINT)
-    output = proc.communicate(timeout=60)[0]
+    try:
+        output = proc.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 130, output
     (last,) = root.glob("*/last.pt")
     run_id = last.parent.name
@@ -84,7 +90,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_run_resumes(workdir: Path) -> None:
     mlflow.set_tracking_uri(default_tracking_uri())  # the store the process wrote to
     assert mlflow.get_run(run_id).info.status == "KILLED"
     done = checkpoint.load(last)["loop"]["epoch"]
-    assert 1 <= done < 400
+    assert 1 <= done < 4000
 
     resumed = train(resume=run_id, progress=False, session={"max_epochs_per_session": 2})
     assert resumed.epochs == done + 2
