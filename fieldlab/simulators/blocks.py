@@ -13,6 +13,7 @@ on its block, its lane, or the number of threads.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def to_blocks(a: np.ndarray, block: int) -> np.ndarray:
@@ -30,3 +31,17 @@ def from_blocks(a: np.ndarray, n_sims: int) -> np.ndarray:
     """Inverse of :func:`to_blocks`: ``(n_blocks, *rest, block)`` -> ``(n_sims, *rest)``."""
     a = np.moveaxis(a, -1, 1)
     return np.ascontiguousarray(a.reshape((-1, *a.shape[2:]))[:n_sims])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def save_frame(pos, vel, x, v, b, k, n_sims):
+    """Write block ``b``'s state ``x, v (P, D, B)`` as frame ``k`` of ``pos, vel (S, T, P, D)``,
+    skipping the padded lanes of the last block."""
+    n_p, n_d, n_b = x.shape
+    for s in range(n_b):
+        g = b * n_b + s
+        if g < n_sims:
+            for i in range(n_p):
+                for d in range(n_d):
+                    pos[g, k, i, d] = x[i, d, s]
+                    vel[g, k, i, d] = v[i, d, s]

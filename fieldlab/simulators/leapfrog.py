@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from fieldlab.simulators import forces
+from fieldlab.simulators.blocks import save_frame
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -26,18 +27,6 @@ def _accel(x, mass, src_pos, src_mass, g, eps2, a, r2, c):
     forces.add_softened_gravity(x, mass, g, eps2, a, r2, c)
     if src_pos.shape[0] > 0:
         forces.add_softened_sources(x, src_pos, src_mass, g, eps2, a, r2, c)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _save(pos, vel, x, v, b, k, n_sims):
-    n_p, n_d, n_b = x.shape
-    for s in range(n_b):
-        gi = b * n_b + s
-        if gi < n_sims:
-            for i in range(n_p):
-                for d in range(n_d):
-                    pos[gi, k, i, d] = x[i, d, s]
-                    vel[gi, k, i, d] = v[i, d, s]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -82,7 +71,7 @@ def integrate(
         c = np.empty(n_b)
         _accel(x, m, sp, src_mass, g, eps2, a, r2, c)
         if save_initial:
-            _save(pos, vel, x, v, b, 0, n_sims)
+            save_frame(pos, vel, x, v, b, 0, n_sims)
         for step in range(1, n_steps):
             for i in range(n_p):
                 for d in range(n_d):
@@ -95,5 +84,5 @@ def integrate(
                     for s in range(n_b):
                         v[i, d, s] += half * a[i, d, s]
             if step % sample_every == 0:
-                _save(pos, vel, x, v, b, step // sample_every - 1 + offset, n_sims)
+                save_frame(pos, vel, x, v, b, step // sample_every - 1 + offset, n_sims)
     return pos, vel

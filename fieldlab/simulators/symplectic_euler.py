@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from fieldlab.simulators import forces
+from fieldlab.simulators.blocks import save_frame
 
 
 class ForceModel(NamedTuple):
@@ -161,14 +162,7 @@ def _integrate(x0, v0, charge, coupling, model, dt, n_steps, every, walls, box, 
             if walls:
                 _reflect(x, v, box)
             if step % every == 0:
-                k = step // every - 1
-                for s in range(n_b):
-                    g = b * n_b + s
-                    if g < n_sims:
-                        for i in range(n_p):
-                            for d in range(n_d):
-                                pos[g, k, i, d] = x[i, d, s]
-                                vel[g, k, i, d] = v[i, d, s]
+                save_frame(pos, vel, x, v, b, step // every - 1, n_sims)
             _force(x, v, q, cpl, model, f, clipped, r2, c)
             for i in range(n_p):
                 for d in range(n_d):
