@@ -6,8 +6,18 @@ A batch of ``B`` simulations with ``P`` particles in ``D`` dimensions becomes on
 - ``ndata["position"]``, ``ndata["velocity"]``: ``(N, D)``;
 - ``ndata["attr"]``: ``(N, F)`` invariant node features, e.g. the speed :math:`|v_i|` and the
   charge or mass; ``ndata["scalar"]``: ``(N,)`` the charge or mass itself (1 where none);
-- ``edata["attr"]``: ``(E, 1)`` invariant edge features: the product :math:`s_i s_j` of the
-  particles' scalar (charge or mass), or 1 where the system has none.
+- ``edata["attr"]``: ``(E, F_e)`` invariant edge features, one column per entry of
+  ``GraphSpec.edge_features``: ``scalar_product``, the product :math:`s_i s_j` of the particles'
+  scalar (charge or mass, 1 where the system has none); ``input_sq_distance``, the squared
+  distance :math:`|x_i - x_j|^2` of the *input* positions. The latter is a fixed attribute that the
+  published n-body EGNN adds beside the radial :math:`|x_i^l - x_j^l|^2` that each layer recomputes
+  from its moving coordinates; it is computed without gradient.
+
+Attributes are stored in physical units. A network that works in scaled units
+:math:`x / s_x`, :math:`v / s_v` converts them with :meth:`GraphSpec.scale_attributes`: a speed
+scales like :math:`s_v`, a squared distance like :math:`s_x^2`, charges and masses not at all.
+Dividing an invariant by a positive constant keeps it invariant, so an E(n)-equivariant network
+stays equivariant.
 
 Topologies: ``full`` connects every ordered pair within a simulation (``E = B P (P - 1)``); its
 index arrays depend only on ``(B, P)`` and are cached, so training reuses them across batches.
@@ -23,24 +33,58 @@ from typing import Literal
 
 import dgl
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NodeFeature = Literal["speed", "scalar"]
+EdgeFeature = Literal["scalar_product", "input_sq_distance"]
 
 
 class GraphSpec(BaseModel):
-    """How to connect particles and which invariant node features to attach."""
+    """How to connect particles and which invariant node and edge features to attach."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["full", "knn", "radius"] = "full"
     k: int = Field(6, ge=1, description="neighbours per particle (knn)")
     radius: float = Field(1.0, gt=0.0, description="cut-off distance (radius)")
-    node_features: tuple[NodeFeature, ...] = ("speed",)
+    node_features: tuple[NodeFeature, ...] = Field(("speed",), min_length=1)
+    edge_features: tuple[EdgeFeature, ...] = Field(
+        ("scalar_product",),
+        min_length=1,
+        description="scalar_product: s_i s_j; input_sq_distance: |x_i - x_j|^2 of the input frame",
+    )
+
+    @field_validator("node_features", "edge_features")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each feature may appear once, got {list(value)}")
+        return value
 
     @property
     def n_node_features(self) -> int:
         return len(self.node_features)
+
+    @property
+    def n_edge_features(self) -> int:
+        return len(self.edge_features)
+
+    def scale_attributes(
+        self,
+        node_attr: torch.Tensor,
+        edge_attr: torch.Tensor,
+        position_scale: torch.Tensor | float,
+        velocity_scale: torch.Tensor | float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Node ``(N, F)`` and edge ``(E, F_e)`` attributes in the units :math:`x / s_x`,
+        :math:`v / s_v`: the speed column is divided by :math:`s_v`, the input squared distance
+        by :math:`s_x^2`, the others are left as they are. Returns new tensors."""
+        sx, sv = float(position_scale), float(velocity_scale)
+        node_units = {"speed": sv, "scalar": 1.0}
+        edge_units = {"scalar_product": 1.0, "input_sq_distance": sx * sx}
+        node = node_attr / node_attr.new_tensor([node_units[f] for f in self.node_features])
+        edge = edge_attr / edge_attr.new_tensor([edge_units[f] for f in self.edge_features])
+        return node, edge
 
 
 @lru_cache(maxsize=32)
@@ -86,7 +130,7 @@ def build_graph(
     Args:
         position, velocity: ``(B, P, D)``.
         scalar: ``(B, P)`` per-particle charge or mass, or ``None``.
-        spec: topology and node features.
+        spec: topology, node and edge features.
         context: optional ``(B, P, T, 2 D)`` observed history (positions then velocities per
             frame), stored as ``ndata["context"]`` for models that summarise it.
 
@@ -114,7 +158,11 @@ def build_graph(
     g.ndata["scalar"] = s
     if context is not None:
         g.ndata["context"] = context.reshape(n_graphs * n_particles, *context.shape[2:])
-    g.edata["attr"] = (s[src] * s[dst])[:, None]
+    edge_feats = {
+        "scalar_product": lambda: s[src] * s[dst],
+        "input_sq_distance": lambda: ((x[dst] - x[src]).detach() ** 2).sum(-1),
+    }
+    g.edata["attr"] = torch.stack([edge_feats[f]() for f in spec.edge_features], dim=-1)
     g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
     g.set_batch_num_edges(
         torch.bincount(torch.div(dst, n_particles, rounding_mode="floor"), minlength=n_graphs)

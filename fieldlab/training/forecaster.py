@@ -1,10 +1,11 @@
 r"""A trained forecaster: a network from :mod:`fieldlab.models` plus its units and graph.
 
 The network works in scaled units :math:`x / s_x`, :math:`v / s_v` with two *scalars* (the
-training split's standard deviations), and :class:`Forecaster` converts on the way in and out, so
-callers, metrics and the logged MLflow model all speak physical units. Dividing by a scalar keeps
-an equivariant network equivariant: a rotation, reflection or translation of the inputs commutes
-with the scaling.
+training split's standard deviations), and :class:`Forecaster` converts on the way in and out (the
+invariant attributes with units too: a speed, an input squared distance; see
+:meth:`~fieldlab.models.GraphSpec.scale_attributes`), so callers, metrics and the logged MLflow
+model all speak physical units. Dividing by a scalar keeps an equivariant network equivariant: a
+rotation, reflection or translation of the inputs commutes with the scaling.
 
 Shapes: ``position``, ``velocity`` ``(B, P, D)``, ``scalar`` ``(B, P)`` or ``None``.
 """
@@ -34,15 +35,12 @@ class Forecaster(nn.Module):
         """Predict the target-frame state of a graph in physical units."""
         sx, sv = self.position_scale.to(g.ndata["position"].dtype), self.velocity_scale
         sv = sv.to(sx.dtype)
-        attr = g.ndata["attr"]
-        if "speed" in self.spec.node_features:
-            col = self.spec.node_features.index("speed")
-            attr = attr.clone()
-            attr[:, col] = attr[:, col] / sv
+        node_attr, edge_attr = self.spec.scale_attributes(g.ndata["attr"], g.edata["attr"], sx, sv)
         with g.local_scope():
             g.ndata["position"] = g.ndata["position"] / sx
             g.ndata["velocity"] = g.ndata["velocity"] / sv
-            g.ndata["attr"] = attr
+            g.ndata["attr"] = node_attr
+            g.edata["attr"] = edge_attr
             out = self.net(g)
         return Prediction(out.position * sx, out.velocity * sv)
 
@@ -84,6 +82,7 @@ def build_forecaster(
         model,
         dim=dim,
         node_features=spec.n_node_features,
+        edge_features=spec.n_edge_features,
         hidden=hidden,
         layers=layers,
         field=field,

@@ -8,33 +8,102 @@ import torch
 
 from fieldlab.models import GraphSpec, build_graph, build_model
 from fieldlab.simulators import simulate
-from fieldlab.testing import EquivarianceError, assert_equivariant, equivariance_error
+from fieldlab.testing import (
+    EquivarianceError,
+    assert_equivariant,
+    equivariance_error,
+    random_orthogonal,
+)
+from fieldlab.training.forecaster import build_forecaster
+
+CHARGE = ("scalar_product",)
+CHARGE_AND_DISTANCE = ("scalar_product", "input_sq_distance")  # the published n-body edge inputs
 
 
-def _graph(dim: int, kind: str = "full", dtype: torch.dtype = torch.float32):
+def _state(dim: int, dtype: torch.dtype = torch.float32):
     r = simulate("charged-egnn", 6, seed=0, params={"dim": dim, "n_steps": 600})
     x = torch.as_tensor(r.position[:, -1], dtype=dtype)
     v = torch.as_tensor(r.velocity[:, -1], dtype=dtype)
     q = torch.as_tensor(r.variables["charge"], dtype=dtype)
-    return build_graph(x, v, q, GraphSpec(kind=kind, k=3, node_features=("speed", "scalar")))
+    return x, v, q
+
+
+def _graph(
+    dim: int,
+    kind: str = "full",
+    dtype: torch.dtype = torch.float32,
+    edge_features: tuple[str, ...] = CHARGE,
+):
+    spec = GraphSpec(kind=kind, k=3, node_features=("speed", "scalar"), edge_features=edge_features)
+    return build_graph(*_state(dim, dtype), spec)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("kind", ["full", "knn"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_egnn_is_equivariant_in_float32(dim: int, kind: str, seed: int) -> None:
+@pytest.mark.parametrize("edges", [CHARGE, CHARGE_AND_DISTANCE])
+def test_egnn_is_equivariant_in_float32(
+    dim: int, kind: str, seed: int, edges: tuple[str, ...]
+) -> None:
     torch.manual_seed(seed)
-    model = build_model("egnn", dim=dim, node_features=2, hidden=32, layers=4)
+    model = build_model(
+        "egnn", dim=dim, node_features=2, edge_features=len(edges), hidden=32, layers=4
+    )
     _perturb(model)
-    err = assert_equivariant(model, _graph(dim, kind), seed=seed)
+    err = assert_equivariant(model, _graph(dim, kind, edge_features=edges), seed=seed)
     assert err < 1e-5
 
 
-def test_egnn_is_equivariant_to_1e10_in_float64() -> None:
+@pytest.mark.parametrize("edges", [CHARGE, CHARGE_AND_DISTANCE])
+def test_egnn_is_equivariant_to_1e10_in_float64(edges: tuple[str, ...]) -> None:
     torch.manual_seed(0)
-    model = build_model("egnn", dim=3, node_features=2).double()
+    model = build_model("egnn", dim=3, node_features=2, edge_features=len(edges)).double()
     _perturb(model)
-    assert assert_equivariant(model, _graph(3, dtype=torch.float64), seed=3) < 1e-10
+    g = _graph(3, dtype=torch.float64, edge_features=edges)
+    assert assert_equivariant(model, g, seed=3) < 1e-10
+
+
+def _scaled_forecaster(position_scale: float, velocity_scale: float):
+    spec = GraphSpec(node_features=("speed", "scalar"), edge_features=CHARGE_AND_DISTANCE)
+    torch.manual_seed(0)
+    model = build_forecaster(
+        "egnn", dim=3, spec=spec, hidden=32, layers=4,
+        position_scale=position_scale, velocity_scale=velocity_scale,
+    ).double()  # fmt: skip
+    _perturb(model.net)
+    return model.eval()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_forecaster_with_the_input_distance_is_equivariant_when_the_graph_is_rebuilt(
+    seed: int,
+) -> None:
+    """Rotate, reflect, translate and permute the *physical* inputs, rebuild the graph (so the
+    input distances are recomputed), and the prediction transforms the same way."""
+    model = _scaled_forecaster(1.7, 0.6)
+    x, v, q = _state(3, torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    rot = random_orthogonal(3, gen, torch.float64)
+    shift = torch.randn(3, generator=gen, dtype=torch.float64)
+    perm = torch.randperm(x.shape[1], generator=gen)
+    with torch.no_grad():
+        px, pv = model.predict(x, v, q)
+        tx, tv = model.predict((x @ rot.T + shift)[:, perm], (v @ rot.T)[:, perm], q[:, perm])
+    torch.testing.assert_close(tx, (px @ rot.T + shift)[:, perm], rtol=0, atol=1e-10)
+    torch.testing.assert_close(tv, (pv @ rot.T)[:, perm], rtol=0, atol=1e-10)
+
+
+def test_forecaster_scales_the_input_distance_with_its_position_scale() -> None:
+    """Changing the units of length (c_x) and velocity (c_v) together with the forecaster's
+    scales leaves the network's inputs unchanged, so the prediction only changes units. This
+    fails if the input distance |x_i - x_j|^2 reaches the network in physical units."""
+    x, v, q = _state(3, torch.float64)
+    cx, cv = 4.0, 0.3
+    with torch.no_grad():
+        px, pv = _scaled_forecaster(1.7, 0.6).predict(x, v, q)
+        sx, sv = _scaled_forecaster(1.7 * cx, 0.6 * cv).predict(cx * x, cv * v, q)
+    torch.testing.assert_close(sx, cx * px, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(sv, cv * pv, rtol=1e-10, atol=1e-10)
 
 
 def test_linear_baseline_is_equivariant() -> None:
