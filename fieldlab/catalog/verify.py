@@ -46,7 +46,7 @@ def verify(
     """Rehash every chunk file of dataset ``name`` and compare with its completion record.
 
     A chunk is reported as ``missing`` (no completion record, or a chunk file is gone) or
-    ``corrupted`` (a file's sha256 differs from the record), naming the variables concerned.
+    ``corrupted`` (a file's digest, with the record's algorithm, differs from the record), naming the variables concerned.
     """
     card = load_card(name, catalog)
     loc = locate(card, data_root)
@@ -65,7 +65,7 @@ def verify(
             if rec is None:
                 report.problems.append(ChunkProblem(split, chunk, "missing: no completion record"))
                 continue
-            now = file_checksums(loc.store, split, names, chunk)
+            now = file_checksums(loc.store, split, names, chunk, rec.get("hash", "sha256"))
             gone = [k for k in names if now[k] == "missing"]
             bad = [k for k in names if now[k] not in ("missing", rec["checksums"].get(k))]
             if gone:

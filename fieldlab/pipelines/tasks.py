@@ -16,7 +16,7 @@ from typing import Any
 import zarr
 
 from fieldlab.pipelines.plan import ChunkJob
-from fieldlab.pipelines.records import combined_checksum, file_checksums, write_record
+from fieldlab.pipelines.records import HASH, combined_checksum, file_checksums, write_record
 from fieldlab.pipelines.schema import has_sim, template
 from fieldlab.pipelines.statistics import chunk_statistics
 from fieldlab.pipelines.validation import repair
@@ -72,6 +72,7 @@ def run_chunk(job: ChunkJob) -> dict[str, Any]:
         "chunk": job.chunk,
         "start": job.start,
         "stop": job.stop,
+        "hash": HASH,
         "checksums": checksums,
         "checksum": combined_checksum(checksums),
         "resampled": n_resampled,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from blake3 import blake3
 from distributed import Client
 from typer.testing import CliRunner
 
@@ -14,6 +17,7 @@ from fieldlab.catalog import load_card, locate, open_dataset, verify
 from fieldlab.cli import app
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines import generate
+from fieldlab.pipelines.records import chunk_key
 from fieldlab.pipelines.validation import invalid
 from fieldlab.simulators import SimulationResult, SimulationStatus, simulate
 from tests.pipelines.helpers import TINY, write_card
@@ -53,6 +57,33 @@ def test_verify_reports_corrupted_and_missing_chunks(
     again = generate(NAME, data_root=tmp_path, catalog=catalog, client=client, progress=False)
     assert (again.written, again.skipped) == (3, 9)
     assert verify(NAME, data_root=tmp_path, catalog=catalog).ok
+
+
+def test_records_name_their_hash_and_older_sha256_records_still_verify(
+    catalog: Path, client: Client, tmp_path: Path
+) -> None:
+    """New records hash with BLAKE3 over the stored bytes; a record written with sha256 (as
+    earlier versions did) is checked with sha256, so existing datasets stay verifiable."""
+    generate(NAME, data_root=tmp_path, catalog=catalog, client=client, progress=False)
+    loc = locate(load_card(NAME, catalog), tmp_path)
+    record_path = Path(loc.record("train", 1))
+    record = json.loads(record_path.read_text())
+    assert record["hash"] == "blake3"
+    stored = Path(loc.store, "train/position/c/1/0/0/0").read_bytes()
+    assert record["checksums"]["position"] == blake3(stored).hexdigest()
+
+    old = {k: hashlib.sha256(Path(loc.store, chunk_key("train", k, 1)).read_bytes()).hexdigest()
+           for k in record["checksums"]}  # fmt: skip
+    record.pop("hash")
+    record["checksums"] = old
+    record_path.write_text(json.dumps(record))
+    assert verify(NAME, data_root=tmp_path, catalog=catalog).ok
+    old["position"] = hashlib.sha256(b"something else").hexdigest()
+    record_path.write_text(json.dumps({**record, "checksums": old}))
+    report = verify(NAME, data_root=tmp_path, catalog=catalog)
+    assert [(p.split, p.chunk, p.problem) for p in report.problems] == [
+        ("train", 1, "corrupted: position")
+    ]
 
 
 def diverging_card(directory: Path, on_invalid: str) -> str:
