@@ -67,16 +67,24 @@ class Moments:
         }
 
 
+def _both(x: np.ndarray) -> dict[str, dict[str, float]]:
+    """Moments of ``x`` ``(S, T, P, D)`` and of its per-frame deltas, keyed ``""``/``"_delta"``."""
+    values = _moments(np.ascontiguousarray(x, dtype=np.float64))
+    out = {}
+    for suffix, (count, mean, m2, lo, hi) in zip(
+        ("", "_delta"), (values[:5], values[5:]), strict=True
+    ):
+        if count == 0:
+            lo, hi = math.inf, -math.inf
+        out[suffix] = asdict(Moments(int(count), mean, m2, lo, hi))
+    return out
+
+
 def chunk_moments(position: np.ndarray, velocity: np.ndarray) -> dict[str, dict[str, float]]:
     """Partial moments of one chunk; ``position``, ``velocity`` are ``(sim, time, particle, space)``."""
     out = {}
     for name, x in (("position", position), ("velocity", velocity)):
-        x = np.ascontiguousarray(x, dtype=np.float64)
-        for suffix, delta in (("", False), ("_delta", True)):
-            count, mean, m2, lo, hi = _moments(x, delta)
-            if count == 0:
-                lo, hi = math.inf, -math.inf
-            out[name + suffix] = asdict(Moments(int(count), mean, m2, lo, hi))
+        out.update({name + k: v for k, v in _both(x).items()})
     return out
 
 
@@ -84,13 +92,8 @@ def field_moments(fields: Mapping[str, np.ndarray]) -> dict[str, dict[str, float
     """Partial moments of one chunk of grid fields, each ``(sim, time, y, x[, component])``."""
     out = {}
     for name, x in fields.items():
-        x = np.ascontiguousarray(x, dtype=np.float64)
         x = x.reshape(*x.shape[:3], -1)  # (S, T, Y, X * C): the layout _moments walks
-        for suffix, delta in (("", False), ("_delta", True)):
-            count, mean, m2, lo, hi = _moments(x, delta)
-            if count == 0:
-                lo, hi = math.inf, -math.inf
-            out[name + suffix] = asdict(Moments(int(count), mean, m2, lo, hi))
+        out.update({name + k: v for k, v in _both(x).items()})
     return out
 
 
@@ -102,36 +105,54 @@ def chunk_statistics(variables: Mapping[str, np.ndarray]) -> dict[str, dict[str,
 
 
 @njit(cache=True)
-def _moments(
-    x: np.ndarray, delta: bool
-) -> tuple[float, float, float, float, float]:  # pragma: no cover
-    """Count, mean, m2, min, max of ``x`` (S, T, P, D), or of ``x[:, t + 1] - x[:, t]``.
+def _moments(x: np.ndarray) -> tuple[float, ...]:  # pragma: no cover
+    """Count, mean, m2, min, max of ``x`` (S, T, P, D), then the same of ``x[:, t + 1] - x[:, t]``.
 
-    Two passes (mean, then squared deviations) in a fixed order, so the result is reproducible.
+    Two passes over ``x`` (sums, minima and maxima; then squared deviations from the means), each
+    serving both quantities, in a fixed order, so the result is reproducible.
     """
     S, T, P, D = x.shape
-    t0 = 1 if delta else 0
-    n = S * (T - t0) * P * D
+    n = S * T * P * D
+    nd = S * (T - 1) * P * D if T > 1 else 0
     if n == 0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     total, lo, hi = 0.0, np.inf, -np.inf
+    dtotal, dlo, dhi = 0.0, np.inf, -np.inf
     for s in range(S):
-        for t in range(t0, T):
+        for p in range(P):
+            for d in range(D):
+                v = x[s, 0, p, d]
+                total += v
+                lo = min(lo, v)
+                hi = max(hi, v)
+        for t in range(1, T):
             for p in range(P):
                 for d in range(D):
-                    v = x[s, t, p, d] - x[s, t - 1, p, d] if delta else x[s, t, p, d]
+                    v = x[s, t, p, d]
+                    dv = v - x[s, t - 1, p, d]
                     total += v
                     lo = min(lo, v)
                     hi = max(hi, v)
+                    dtotal += dv
+                    dlo = min(dlo, dv)
+                    dhi = max(dhi, dv)
     mean = total / n
-    m2 = 0.0
+    dmean = dtotal / nd if nd else 0.0
+    m2 = dm2 = 0.0
     for s in range(S):
-        for t in range(t0, T):
+        for p in range(P):
+            for d in range(D):
+                m2 += (x[s, 0, p, d] - mean) ** 2
+        for t in range(1, T):
             for p in range(P):
                 for d in range(D):
-                    v = x[s, t, p, d] - x[s, t - 1, p, d] if delta else x[s, t, p, d]
-                    m2 += (v - mean) * (v - mean)
-    return float(n), mean, m2, lo, hi
+                    v = x[s, t, p, d]
+                    dv = v - x[s, t - 1, p, d]
+                    m2 += (v - mean) ** 2
+                    dm2 += (dv - dmean) ** 2
+    if nd == 0:
+        dlo, dhi = 0.0, 0.0
+    return float(n), mean, m2, lo, hi, float(nd), dmean, dm2, dlo, dhi
 
 
 def combine(partials: Iterable[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
