@@ -1,5 +1,8 @@
-"""DGL forecasters. Each takes a batched graph (:func:`fieldlab.models.graphs.build_graph`) and
-returns a :class:`Prediction` of the position and velocity at the target frame.
+"""DGL forecasters. Particle models take a batched graph
+(:func:`fieldlab.models.graphs.build_graph`) and return a :class:`Prediction` of the position and
+velocity at the target frame; grid models take a mesh graph
+(:func:`fieldlab.models.mesh_graph.build_mesh_graph`) and return the fields' increment over one
+step.
 
 DGL is imported only inside this package, so the rest of fieldlab runs without it.
 """
@@ -14,9 +17,15 @@ from fieldlab.models.field_forecaster import FieldForecaster, FieldOptions
 from fieldlab.models.gnn import GNN
 from fieldlab.models.graphs import GraphSpec, build_graph
 from fieldlab.models.linear import Linear
+from fieldlab.models.mesh_gnn import MeshGNN
+from fieldlab.models.mesh_graph import Mesh, MeshSpec, build_mesh_graph
 from fieldlab.models.prediction import Prediction
 
-MODEL_NAMES: tuple[str, ...] = ("egnn", "gnn", "linear", "field")
+PARTICLE_MODELS: tuple[str, ...] = ("egnn", "gnn", "linear", "field")
+"""Forecasters of particle trajectories (:func:`build_model`)."""
+GRID_MODELS: tuple[str, ...] = ("mesh-gnn",)
+"""Forecasters of grid (PDE) fields (:func:`build_grid_model`)."""
+MODEL_NAMES: tuple[str, ...] = PARTICLE_MODELS + GRID_MODELS
 
 
 class UnknownModelError(FieldlabError, KeyError):
@@ -46,19 +55,46 @@ def build_model(
         return Linear()
     if name == "field":
         return FieldForecaster(dim, node_features, edge_features, hidden, layers, field)
+    if name in GRID_MODELS:
+        raise UnknownModelError(
+            f"model {name!r} forecasts grid fields: build it with build_grid_model"
+        )
     raise UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
+
+
+def build_grid_model(
+    name: str,
+    *,
+    node_features: int,
+    edge_features: int,
+    out_features: int,
+    hidden: int = 64,
+    layers: int = 4,
+) -> nn.Module:
+    """A grid forecaster by name: ``node_features`` and ``edge_features`` are the widths of the
+    mesh graph's ``ndata["attr"]`` and ``edata["attr"]``, ``out_features`` the predicted fields."""
+    if name == "mesh-gnn":
+        return MeshGNN(node_features, edge_features, out_features, hidden, layers)
+    raise UnknownModelError(f"unknown grid model {name!r}; choose one of: {', '.join(GRID_MODELS)}")
 
 
 __all__ = [
     "EGNN",
     "GNN",
+    "GRID_MODELS",
     "MODEL_NAMES",
+    "PARTICLE_MODELS",
     "FieldForecaster",
     "FieldOptions",
     "GraphSpec",
     "Linear",
+    "Mesh",
+    "MeshGNN",
+    "MeshSpec",
     "Prediction",
     "UnknownModelError",
     "build_graph",
+    "build_grid_model",
+    "build_mesh_graph",
     "build_model",
 ]
