@@ -35,7 +35,9 @@ def _fail(err: Exception) -> typer.Exit:
 
 def train_command(
     dataset: Annotated[str | None, typer.Option(help="catalogued dataset name")] = None,
-    model: Annotated[str | None, typer.Option(help="egnn, gnn or linear")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="egnn, gnn, linear, field; mesh-gnn for grid datasets")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs (length of the schedule)")] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate")] = None,
     batch_size: Annotated[int | None, typer.Option(help="samples per batch")] = None,

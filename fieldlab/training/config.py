@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fieldlab.errors import TrainingError
 from fieldlab.models.field_forecaster import FieldOptions
 from fieldlab.models.graphs import GraphSpec
+from fieldlab.models.mesh_graph import MeshSpec
 
 
 class TrainConfig(BaseModel):
@@ -26,10 +27,13 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dataset: str = Field(description="catalogued dataset name, e.g. egnn-charged-3d-mini")
-    model: str = Field("egnn", description="forecaster: egnn, gnn or linear")
+    model: str = Field("egnn", description="forecaster: egnn, gnn, linear, field or mesh-gnn")
     hidden: int = Field(64, ge=1, description="hidden units per layer")
     layers: int = Field(4, ge=1, description="message-passing layers")
     graph: GraphSpec = Field(default_factory=GraphSpec, description="topology and node features")
+    mesh: MeshSpec = Field(
+        default_factory=MeshSpec, description="grid datasets: the stencil and node features"
+    )
     field: FieldOptions = Field(
         default_factory=FieldOptions,
         description="the neural field of --model field (horizon and scales come from the data)",

@@ -9,6 +9,11 @@ trained on):
 - ``equivariance_error``: :func:`fieldlab.testing.equivariance_error` on a test batch;
 - ``energy_drift``, ``momentum_drift`` (per step, and the data's own ``*_data``) for systems that
   conserve them (:mod:`fieldlab.training.conservation`), drawn as ``figures/conservation.png``.
+
+A grid forecaster on a grid dataset is scored by
+:func:`fieldlab.training.grid_evaluate.evaluate_grid` instead (a rollout from the task's first
+frame: ``test_mse_inside``, ``test_mse_outside`` and the persistence baseline), the same function
+a grid training run ends with.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from fieldlab.training.conservation import conservation_for
 from fieldlab.training.data import load_task, load_trajectories, task_frames
 from fieldlab.training.figures import curve_figure, trajectory_figure
 from fieldlab.training.forecaster import Forecaster
+from fieldlab.training.grid_data import is_grid_card
+from fieldlab.training.grid_evaluate import evaluate_grid
+from fieldlab.training.grid_forecaster import GridForecaster
 from fieldlab.training.loop import evaluate_mse
 from fieldlab.training.rollout import conservation_drift, rollout
 from fieldlab.training.store import default_tracking_uri
@@ -34,7 +42,9 @@ from fieldlab.training.store import default_tracking_uri
 PathLike = str | os.PathLike[str]
 
 
-def load_forecaster_from_run(run_id: str, *, tracking_uri: str | None = None) -> Forecaster:
+def load_forecaster_from_run(
+    run_id: str, *, tracking_uri: str | None = None
+) -> Forecaster | GridForecaster:
     """The forecaster logged as run ``run_id``'s model."""
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
     try:
@@ -99,6 +109,22 @@ def evaluate(
     dtype = next(model.parameters()).dtype
     trained_on = mlflow.get_run(run_id).data.params.get("dataset")
     prefix = "test/" if trained_on == dataset else f"test/{dataset}/"
+    grid = is_grid_card(card)
+    if grid != isinstance(model, GridForecaster):
+        kinds = ("particle", "grid fields") if grid else ("grid", "particle trajectories")
+        raise TrainingError(
+            f"run {run_id!r} trained a {kinds[0]} forecaster, but dataset {dataset!r} holds "
+            f"{kinds[1]}; evaluate it on a dataset of the kind it was trained on ({trained_on!r})"
+        )
+    if isinstance(model, GridForecaster):
+        return evaluate_grid(
+            run_id,
+            model,
+            dataset,
+            same_dataset=trained_on == dataset,
+            data_root=data_root,
+            limit=rollout_sims,
+        )
 
     test = load_task(dataset, "test", data_root=data_root, dtype=dtype)
     mse, vmse = evaluate_mse(model, test, 500)

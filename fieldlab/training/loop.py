@@ -113,17 +113,33 @@ class Trainer:
         self.best_weights = state["best_weights"]
 
     # -- one epoch -----------------------------------------------------------------------------
+    def _batch_loss(self, part: TaskData) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss to minimise on one batch, and the MSE reported as ``train_mse``.
+
+        This and :meth:`_val_metrics` are the objective; a subclass that overrides both trains
+        another kind of model with the same loop (:class:`~fieldlab.training.grid_loop.GridTrainer`).
+        """
+        w = self.config.velocity_weight
+        x, v = self.model.predict(part.position, part.velocity, part.scalar)
+        mse_x = torch.mean((x - part.target_position) ** 2)
+        loss = mse_x + w * torch.mean((v - part.target_velocity) ** 2) if w else mse_x
+        return loss, mse_x
+
+    def _val_metrics(self) -> dict[str, float]:
+        """Validation metrics of the current weights; ``val_mse`` decides the best epoch."""
+        val_mse, val_vmse = evaluate_mse(
+            self.model, self.val_data, max(self.config.batch_size, 500)
+        )
+        return {"val_mse": val_mse, "val_velocity_mse": val_vmse}
+
     def _train_epoch(self) -> tuple[float, float]:
         self.model.train()
-        data, bs, w = self.train_data, self.config.batch_size, self.config.velocity_weight
+        data, bs = self.train_data, self.config.batch_size
         order = torch.randperm(len(data), generator=self.generator)
         total_loss = total_mse = 0.0
         for start in range(0, len(data), bs):
             idx = order[start : start + bs]
-            part = data.subset(idx)
-            x, v = self.model.predict(part.position, part.velocity, part.scalar)
-            mse_x = torch.mean((x - part.target_position) ** 2)
-            loss = mse_x + w * torch.mean((v - part.target_velocity) ** 2) if w else mse_x
+            loss, mse_x = self._batch_loss(data.subset(idx))
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"dataset {data.dataset!r}: the training loss became {float(loss)} in epoch "
@@ -219,10 +235,8 @@ class Trainer:
     def _validate(self) -> dict[str, float]:
         """Validate the current weights (as of epoch ``state.epoch``); keep them if best."""
         st = self.state
-        val_mse, val_vmse = evaluate_mse(
-            self.model, self.val_data, max(self.config.batch_size, 500)
-        )
-        out = {"val_mse": val_mse, "val_velocity_mse": val_vmse}
+        out = self._val_metrics()
+        val_mse = out["val_mse"]
         if val_mse < st.best_val_mse:
             st.best_val_mse, st.best_epoch, st.stale_validations = val_mse, st.epoch, 0
             self.best_weights = copy.deepcopy(self.model.state_dict())

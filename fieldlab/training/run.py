@@ -8,6 +8,11 @@ trajectories. When training ends (schedule done, early stop or wall-time budget)
 best-validation weights as the run's model. A session stopped by an epoch budget or Ctrl-C ends
 the MLflow run as KILLED; ``train(..., resume=RUN_ID)`` reopens the same run and continues from
 its checkpoint.
+
+What depends on the kind of dataset (the data, the trainer's objective, the figure and the logged
+model) comes from a :class:`RunPlan`: particle trajectories here, grid fields in
+:class:`~fieldlab.training.grid_run.GridPlan` (which also scores the model on the test split by
+rollout when training ends).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
+from matplotlib.figure import Figure
 
 import mlflow
 from fieldlab.catalog import load_card
@@ -39,6 +45,8 @@ from fieldlab.training.data import (
 )
 from fieldlab.training.figures import trajectory_figure
 from fieldlab.training.forecaster import Forecaster, build_forecaster
+from fieldlab.training.grid_data import check_model_kind, is_grid_card
+from fieldlab.training.grid_run import GridPlan
 from fieldlab.training.loop import Trainer
 from fieldlab.training.rollout import rollout
 from fieldlab.training.tracking import (
@@ -82,6 +90,7 @@ def check_inputs(config: TrainConfig) -> None:
             f"unknown model {config.model!r}; choose one of: {', '.join(MODEL_NAMES)}"
         )
     card = load_card(config.dataset)
+    check_model_kind(config.model, card)
     task_frames(card, card.n_frames("train"))
 
 
@@ -107,12 +116,12 @@ class _RunHooks:
     def __init__(
         self,
         directory: Path,
-        figure_data: Any,
+        draw: Callable[[Any, str], tuple[str, Figure]] | None,
         config: TrainConfig,
         fields: FieldMonitor | None = None,
     ) -> None:
         self.directory = directory
-        self.figure_data = figure_data
+        self.draw = draw
         self.config = config
         self.fields = fields
 
@@ -123,10 +132,9 @@ class _RunHooks:
         with _deferred_interrupt():  # an epoch is logged and checkpointed together, or not at all
             mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
             checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
-        if epoch % self.config.figure_every == 0 and self.figure_data is not None:
-            traj, frames = self.figure_data
-            fig = trajectory_figure(rollout(trainer.model, traj, frames), title=f"epoch {epoch}")
-            log_figure_step(fig, "val_trajectories", epoch)
+        if epoch % self.config.figure_every == 0 and self.draw is not None:
+            key, fig = self.draw(trainer.model, f"epoch {epoch}")
+            log_figure_step(fig, key, epoch)
             if self.fields is not None:
                 for key, fig in self.fields.figures(trainer.model).items():
                     log_figure_step(fig, key, epoch)
@@ -171,6 +179,50 @@ def _build(
     return model, train_data, val_data
 
 
+class RunPlan(Protocol):
+    """The parts of a run that depend on the kind of dataset.
+
+    ``config`` is the run's config as the plan will train it (a plan may adapt it, and the
+    adapted one is logged and checkpointed); ``tags`` and ``params`` are logged when the run
+    starts; ``draw(model, title)`` returns a figure and its key every ``figure_every`` epochs;
+    ``finish()`` logs the best weights as the run's model and returns its URI.
+    """
+
+    config: TrainConfig
+    trainer: Trainer
+    tags: dict[str, str]
+    params: dict[str, Any]
+
+    def draw(self, model: Any, title: str) -> tuple[str, Figure]: ...
+
+    def finish(self) -> str: ...
+
+
+class _ParticlePlan:
+    """Particle forecasters: the task's frame pairs, trajectory figures, the pyfunc model."""
+
+    def __init__(self, config: TrainConfig, data_root: PathLike | None) -> None:
+        model, train_data, val_data = _build(config, data_root)
+        self.config = config
+        self.trainer = Trainer(config, model, train_data, val_data)
+        self.traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
+        self.tags = {"task.horizon": str(train_data.frames.horizon)}
+        self.params: dict[str, Any] = {"n_train": len(train_data), "n_val": len(val_data)}
+
+    def draw(self, model: Forecaster, title: str) -> tuple[str, Figure]:
+        roll = rollout(model, self.traj, self.trainer.train_data.frames)
+        return "val_trajectories", trajectory_figure(roll, title=title)
+
+    def finish(self) -> str:
+        return _finish(self.trainer, self.traj)
+
+
+def _plan(config: TrainConfig, data_root: PathLike | None) -> RunPlan:
+    if is_grid_card(load_card(config.dataset)):
+        return GridPlan(config, data_root)
+    return _ParticlePlan(config, data_root)
+
+
 def train(
     config: TrainConfig | None = None,
     *,
@@ -207,12 +259,10 @@ def train(
     check_inputs(config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    model, train_data, val_data = _build(config, data_root)
-    trainer = Trainer(config, model, train_data, val_data)
+    plan = _plan(config, data_root)
+    config, trainer = plan.config, plan.trainer
     if state is not None:
         trainer.load_state_dict(state)
-    traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
-    figure_data = (traj, train_data.frames)
 
     configure(tracking_uri, config.experiment)
     started = time.perf_counter()
@@ -224,12 +274,10 @@ def train(
             mlflow.log_dict(config.model_dump(mode="json"), "config.json")
             mlflow.log_params(flatten(config.model_dump(mode="json")))
             fp = log_dataset(config.dataset)
-            mlflow.set_tags({"model": config.model, "task.horizon": str(train_data.frames.horizon)})
-            mlflow.log_params(
-                {"n_train": len(train_data), "n_val": len(val_data), "dataset_fingerprint": fp}
-            )
+            mlflow.set_tags({"model": config.model, **plan.tags})
+            mlflow.log_params({**plan.params, "dataset_fingerprint": fp})
         mlflow.set_tag("fieldlab.state", "running")
-        hooks = _RunHooks(directory, figure_data, config, _field_monitor(config, data_root))
+        hooks = _RunHooks(directory, plan.draw, config, _field_monitor(config, data_root))
         try:
             stopped = trainer.fit(hooks, progress=progress, log_every=log_every)
         except KeyboardInterrupt:
@@ -240,7 +288,11 @@ def train(
         if stopped == "epoch_budget":
             mlflow.set_tag("fieldlab.state", "paused")
         else:
-            model_uri = _finish(trainer, traj)
+            model_uri = plan.finish()
+            mlflow.log_metrics(
+                {"epochs": trainer.state.epoch, "wall_time_s": trainer.state.elapsed_s}
+            )
+            mlflow.set_tag("fieldlab.state", "complete")
         st = trainer.state
         mlflow.set_tag("fieldlab.stopped", stopped)
         if stopped == "epoch_budget":
@@ -293,6 +345,4 @@ def _finish(trainer: Trainer, traj: Any) -> str:
         rollout(trainer.model, traj, data.frames), title=f"best epoch {st.best_epoch}"
     )
     mlflow.log_figure(fig, "figures/val_trajectories_best.png")
-    mlflow.log_metrics({"epochs": st.epoch, "wall_time_s": st.elapsed_s})
-    mlflow.set_tag("fieldlab.state", "complete")
     return info.model_uri

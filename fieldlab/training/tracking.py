@@ -110,21 +110,34 @@ def log_forecaster(
     is inferred from it and from the model's prediction on it.
     """
     inputs = {k: v.detach().cpu().numpy() for k, v in example.items()}
-    wrapper = ForecasterModel()
     with torch.no_grad():
         x, v = model.eval().predict(example["position"], example["velocity"], example.get("scalar"))
-    signature = infer_signature(inputs, {"position": x.numpy(), "velocity": v.numpy()})
+    return log_pyfunc_model(
+        forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers),
+        ForecasterModel(),
+        inputs,
+        {"position": x.numpy(), "velocity": v.numpy()},
+    )
+
+
+def log_pyfunc_model(
+    payload: Mapping[str, Any],
+    python_model: mlflow.pyfunc.PythonModel,
+    inputs: Mapping[str, np.ndarray],
+    outputs: Mapping[str, np.ndarray],
+) -> ModelInfo:
+    """Log the run's MLflow model ``model``: ``payload`` saved as the artifact ``forecaster.pt``,
+    served by ``python_model``, with the tensor signature of the example ``inputs -> outputs``."""
+    signature = infer_signature(dict(inputs), dict(outputs))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
-        torch.save(
-            forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers), path
-        )
+        torch.save(dict(payload), path)
         return mlflow.pyfunc.log_model(
             name="model",
-            python_model=wrapper,
+            python_model=python_model,
             artifacts={"forecaster": str(path)},
             signature=signature,
-            input_example=inputs,
+            input_example=dict(inputs),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "dgl", "fieldlab"],
         )
 
