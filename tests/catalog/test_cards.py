@@ -29,6 +29,12 @@ NAMED = [
     "lorentz-charged-3d",
 ]
 
+LATER = ["cybloid-delayed-trap", "cybloid-annular-active", "cybloid-crystal"]
+GRID = ["diffusion-plane", "navier-stokes-torus"]
+SMALLEST_SPLIT = 4
+"""A mini's split may keep this many simulations where 1% of the full split is fewer (the PDE
+cards' test splits have 32): fewer would make its test scores meaningless."""
+
 VALID = {
     "name": "probe",
     "description": "a card for tests",
@@ -56,6 +62,20 @@ def test_every_named_dataset_has_a_card_and_a_mini_of_at_most_one_percent(name: 
     for split in full.split_names():
         assert mini.splits[split].n_sims <= full.splits[split].n_sims // 100
         assert mini.n_frames(split) == full.n_frames(split)
+    assert fingerprint(full) != fingerprint(mini)
+
+
+@pytest.mark.parametrize("name", LATER + GRID)
+def test_cybloid_and_grid_cards_have_a_mini_of_one_percent_or_the_smallest_split(name: str) -> None:
+    full, mini = load_card(name), load_card(f"{name}-mini")
+    assert full.simulator == mini.simulator
+    assert mini.split_names() == full.split_names()
+    for split in full.split_names():
+        cap = max(full.splits[split].n_sims // 100, SMALLEST_SPLIT)
+        assert 1 <= mini.splits[split].n_sims <= cap
+        assert mini.n_frames(split) == full.n_frames(split)
+        assert mini.resolved_params(split) == full.resolved_params(split)
+    assert mini.task == full.task
     assert fingerprint(full) != fingerprint(mini)
 
 
