@@ -95,15 +95,26 @@ def test_visited_region_and_figures() -> None:
 
 def test_field_forecaster_adds_the_field_force_with_fixed_coupling() -> None:
     torch.manual_seed(0)
-    model = build_model("field", dim=2, node_features=1, field=FieldOptions(horizon=0.2))
+    tau = 0.2
+    model = build_model("field", dim=2, node_features=1, field=FieldOptions(horizon=tau))
     x, v = torch.randn(3, 5, 2), torch.randn(3, 5, 2)
     q = torch.sign(torch.randn(3, 5))
     g = build_graph(x, v, q, GraphSpec())
     out = model(g)
-    base = model.interactions(g)
+    dv_egnn = model.interactions(g).position - g.ndata["position"]
     f = q.reshape(-1, 1) * model.field(g.ndata["position"])
-    torch.testing.assert_close(out.position, base.position + 0.5 * 0.04 * f)
-    torch.testing.assert_close(out.velocity, base.velocity + 0.2 * f)
+    v_next = g.ndata["velocity"] + dv_egnn + tau * f
+    torch.testing.assert_close(out.velocity, v_next)
+    torch.testing.assert_close(
+        out.position, g.ndata["position"] + tau * (v_next + v.reshape(-1, 2)) / 2
+    )
+    # no interactions and no field: the particles coast
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    coast = model(g)
+    torch.testing.assert_close(coast.position, g.ndata["position"] + tau * g.ndata["velocity"])
+    torch.testing.assert_close(coast.velocity, g.ndata["velocity"])
     cond = build_model("field", dim=2, node_features=1, field=FieldOptions(latent_dim=4))
     with pytest.raises(ValueError, match="context"):
         cond(g)
