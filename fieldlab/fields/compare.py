@@ -16,11 +16,10 @@ import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
 from fieldlab.fields.figures import comparison_figure
-from fieldlab.fields.monitor import FieldMonitor
+from fieldlab.fields.monitor import SHARED_FIELDS, FieldMonitor
 from fieldlab.fields.score import FieldScore
 from fieldlab.training.data import load_trajectories
 from fieldlab.training.evaluate import load_forecaster_from_run
-from fieldlab.training.run import SHARED_FIELDS
 from fieldlab.training.store import default_tracking_uri
 
 PathLike = str | os.PathLike[str]

@@ -6,25 +6,37 @@ the validation trajectories visit (:func:`~fieldlab.fields.score.score_field`), 
 figures ``fields/true``, ``fields/learned`` and ``fields/error`` are logged with their step, so
 MLflow's image view slides through training and the same keys line up across runs.
 
-Fields that differ per simulation (``gravitational-field``) are scored on one validation simulation
-using the latent code of its observed context; velocity-dependent fields (``lorentz``) are scored
-at the visited positions with the velocities observed there.
+Velocity-dependent fields (``lorentz``) are scored at the visited positions with the velocities
+observed there. Fields that differ per simulation (``gravitational-field``, a source placed anew in
+each) are scored by :class:`SimulationFieldMonitor`: each validation simulation's learned field,
+conditioned on the frames it showed before the forecast, against its own true field at the
+positions it visited; the scores are averaged over simulations. :func:`field_monitor` picks the
+monitor a system and model call for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
 from fieldlab.fields.figures import field_figure
-from fieldlab.fields.learned import learned_field
+from fieldlab.fields.learned import conditioned_field, learned_field
 from fieldlab.fields.region import FieldRegion, visited_region
 from fieldlab.fields.score import FieldScore, score_field
 from fieldlab.fields.truth import true_field
+
+if TYPE_CHECKING:
+    from fieldlab.training.data import Trajectories
+
+SHARED_FIELDS = ("electrostatic-field", "lorentz", "uniform-force")
+"""Systems whose true field is the same in every simulation."""
+
+PER_SIMULATION_FIELDS = ("gravitational-field",)
+"""Systems whose field sources are drawn anew per simulation (stored as ``source_position``)."""
 
 
 def cap_norm(f: np.ndarray, cap: float) -> np.ndarray:
@@ -90,3 +102,91 @@ class FieldMonitor:
             "fields/learned": field_figure(self.region, learned, "learned field"),
             "fields/error": field_figure(self.region, learned - true, "learned - true"),
         }
+
+
+@dataclass
+class SimulationFieldMonitor:
+    """The truth of each of a few validation simulations whose field differs per simulation.
+
+    Attributes:
+        system, params: the simulator and its resolved parameters.
+        points: ``(S, M, D)`` positions each simulation visited from its first forecast frame on.
+        context: ``(S, P, C, 2 D)`` the ``C`` frames each simulation showed before it.
+        source_position: ``(S, K, D)`` each simulation's field sources.
+        region: simulation 0's sample points and figure grid.
+    """
+
+    system: str
+    params: Mapping[str, Any]
+    points: np.ndarray
+    context: np.ndarray
+    source_position: np.ndarray
+    region: FieldRegion
+
+    @classmethod
+    def from_trajectories(
+        cls, system: str, params: Mapping[str, Any], traj: Trajectories, context_frames: int
+    ) -> SimulationFieldMonitor:
+        """From validation trajectories with their sources; frames before ``context_frames``
+        condition the field, the frames from there on are where it is judged."""
+        if traj.source_position is None:
+            raise ValueError(
+                f"dataset {traj.dataset!r} stores no per-simulation source_position to score "
+                "its fields against"
+            )
+        n = context_frames
+        pos, vel = traj.position, traj.velocity
+        context = np.concatenate([pos[:, :n], vel[:, :n]], axis=-1).transpose(0, 2, 1, 3)
+        visited = pos[:, n:].reshape(pos.shape[0], -1, pos.shape[-1])
+        return cls(
+            system, dict(params), visited, context, traj.source_position, visited_region(pos[0])
+        )
+
+    def _truth(self, sim: int, points: np.ndarray) -> np.ndarray:
+        return true_field(
+            self.system, self.params, points, source_position=self.source_position[sim]
+        )
+
+    def score(self, model: nn.Module) -> FieldScore:
+        """The mean over simulations of each simulation's scores at the points it visited."""
+        learned = conditioned_field(model, self.points, self.context)
+        scores = [
+            score_field(learned[b], self._truth(b, self.points[b])) for b in range(len(learned))
+        ]
+        return FieldScore(
+            mse=float(np.mean([s.mse for s in scores])),
+            cosine=float(np.mean([s.cosine for s in scores])),
+            relative_error=float(np.mean([s.relative_error for s in scores])),
+        )
+
+    def on_grid(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+        """Simulation 0's true and learned fields on its region's grid, ``(G * G, D)`` each."""
+        pts = self.region.grid_points
+        learned = conditioned_field(model, pts[None], self.context[:1])[0]
+        return self._truth(0, pts), learned
+
+    def figures(self, model: nn.Module) -> dict[str, Any]:
+        """``fields/true``, ``fields/learned`` and ``fields/error`` of simulation 0."""
+        true, learned = self.on_grid(model)
+        title = f"{self.system}, validation simulation 0"
+        return {
+            "fields/true": field_figure(self.region, true, f"{title}: true field"),
+            "fields/learned": field_figure(self.region, learned, "learned field"),
+            "fields/error": field_figure(self.region, learned - true, "learned - true"),
+        }
+
+
+def field_monitor(
+    system: str, params: Mapping[str, Any], traj: Trajectories, *, context_frames: int = 0
+) -> FieldMonitor | SimulationFieldMonitor | None:
+    """The monitor for a field model on validation trajectories ``traj`` of ``system``.
+
+    A shared field is scored on the positions all of ``traj`` visits; a per-simulation field
+    needs a model conditioned on ``context_frames > 0`` observed frames. None where there is no
+    truth to score against (no field, or a per-simulation field learned as a shared one).
+    """
+    if system in SHARED_FIELDS:
+        return FieldMonitor.from_trajectories(system, params, traj.position, traj.velocity)
+    if system in PER_SIMULATION_FIELDS and context_frames > 0:
+        return SimulationFieldMonitor.from_trajectories(system, params, traj, context_frames)
+    return None
