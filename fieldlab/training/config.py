@@ -56,6 +56,12 @@ class TrainConfig(BaseModel):
     velocity_weight: float = Field(
         1.0, ge=0.0, description="weight of the target-velocity MSE in the loss (rollouts need it)"
     )
+    rollout_steps: int = Field(
+        1, ge=1, description="train on K-step rollouts: the loss averaged over K fed-back steps"
+    )
+    grad_clip: float | None = Field(
+        None, gt=0.0, description="clip the gradient's norm to this (null: never)"
+    )
     val_every: int = Field(1, ge=1, description="validate every N epochs")
     patience: int | None = Field(
         20, ge=1, description="stop after N validations without improvement (null: never)"

@@ -29,7 +29,13 @@ from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
 from fieldlab.testing import equivariance_error
 from fieldlab.training.conservation import conservation_for
-from fieldlab.training.data import load_task, load_trajectories, task_frames
+from fieldlab.training.data import (
+    context_window,
+    load_task,
+    load_trajectories,
+    task_context_frames,
+    task_frames,
+)
 from fieldlab.training.figures import curve_figure, trajectory_figure
 from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.grid_data import is_grid_card
@@ -126,13 +132,17 @@ def evaluate(
             limit=rollout_sims,
         )
 
-    test = load_task(dataset, "test", data_root=data_root, dtype=dtype)
+    # a field conditioned on the observed history reads the task's frames before the input
+    n_context = task_context_frames(card) if getattr(model.net, "encoder", None) else 0
+    test = load_task(dataset, "test", data_root=data_root, dtype=dtype, context_frames=n_context)
     mse, vmse = evaluate_mse(model, test, 500)
     batch = test.subset(torch.arange(min(len(test), 100)))
-    g = model.graph(batch.position, batch.velocity, batch.scalar)
+    g = model.graph(batch.position, batch.velocity, batch.scalar, batch.context)
     equi = equivariance_error(model, g, seed=seed)
 
     traj = load_trajectories(dataset, "test", data_root=data_root, limit=rollout_sims)
+    if n_context:
+        traj = context_window(traj, n_context)
     roll = rollout(model, traj, test.frames)
     curves: dict[str, np.ndarray] = {"rollout_mse": roll.mse()}
     law = conservation_for(card)

@@ -7,7 +7,8 @@ invariant attributes with units too: a speed, an input squared distance; see
 model all speak physical units. Dividing by a scalar keeps an equivariant network equivariant: a
 rotation, reflection or translation of the inputs commutes with the scaling.
 
-Shapes: ``position``, ``velocity`` ``(B, P, D)``, ``scalar`` ``(B, P)`` or ``None``.
+Shapes: ``position``, ``velocity`` ``(B, P, D)``, ``scalar`` ``(B, P)`` or ``None``; ``context``
+``(B, P, C, 2 D)`` (observed positions then velocities, scaled like them) or ``None``.
 """
 
 from __future__ import annotations
@@ -41,21 +42,37 @@ class Forecaster(nn.Module):
             g.ndata["velocity"] = g.ndata["velocity"] / sv
             g.ndata["attr"] = node_attr
             g.edata["attr"] = edge_attr
+            if "context" in g.ndata:  # observed frames: positions then velocities
+                c = g.ndata["context"]
+                d = c.shape[-1] // 2
+                g.ndata["context"] = torch.cat([c[..., :d] / sx, c[..., d:] / sv], dim=-1)
             out = self.net(g)
         return Prediction(out.position * sx, out.velocity * sv)
 
     def graph(
-        self, position: torch.Tensor, velocity: torch.Tensor, scalar: torch.Tensor | None
+        self,
+        position: torch.Tensor,
+        velocity: torch.Tensor,
+        scalar: torch.Tensor | None,
+        context: torch.Tensor | None = None,
     ) -> dgl.DGLGraph:
         """The batched graph of ``B`` states (see :func:`fieldlab.models.build_graph`)."""
-        return build_graph(position, velocity, scalar, self.spec)
+        return build_graph(position, velocity, scalar, self.spec, context=context)
 
     def predict(
-        self, position: torch.Tensor, velocity: torch.Tensor, scalar: torch.Tensor | None
+        self,
+        position: torch.Tensor,
+        velocity: torch.Tensor,
+        scalar: torch.Tensor | None,
+        context: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Target-frame ``position``, ``velocity`` ``(B, P, D)`` from states ``(B, P, D)``."""
+        """Target-frame ``position``, ``velocity`` ``(B, P, D)`` from states ``(B, P, D)``.
+
+        ``context`` ``(B, P, C, 2 D)``: the frames observed before these states, for a network
+        that is conditioned on them (a field that differs per simulation); ignored by the others.
+        """
         shape = position.shape
-        out = self(self.graph(position, velocity, scalar))
+        out = self(self.graph(position, velocity, scalar, context))
         return out.position.reshape(shape), out.velocity.reshape(shape)
 
 

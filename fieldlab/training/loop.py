@@ -6,7 +6,9 @@ batch and minimises
 .. math:: L = \mathrm{MSE}(\hat x, x) + w_v\, \mathrm{MSE}(\hat v, v)
 
 at the target frame (the mean over samples, particles and coordinates; ``w_v`` is
-``velocity_weight``; the published EGNN loss is the first term alone). Every ``val_every``
+``velocity_weight``; the published EGNN loss is the first term alone), or with
+``rollout_steps = K`` its mean over ``K`` steps that feed the model its own prediction, and
+optionally clips the gradient's norm (``grad_clip``). Every ``val_every``
 epochs the validation position MSE decides early stopping and the best weights.
 
 The loop knows nothing of MLflow or files: a :class:`Hooks` object receives each epoch's metrics,
@@ -69,7 +71,7 @@ def evaluate_mse(model: Forecaster, data: TaskData, batch_size: int) -> tuple[fl
     sum_x = sum_v = 0.0
     for start in range(0, len(data), batch_size):
         part = data.subset(torch.arange(start, min(start + batch_size, len(data))))
-        x, v = model.predict(part.position, part.velocity, part.scalar)
+        x, v = model.predict(part.position, part.velocity, part.scalar, part.context)
         sum_x += float(((x - part.target_position) ** 2).sum())
         sum_v += float(((v - part.target_velocity) ** 2).sum())
     n = data.target_position.numel()
@@ -120,9 +122,14 @@ class Trainer:
         another kind of model with the same loop (:class:`~fieldlab.training.grid_loop.GridTrainer`).
         """
         w = self.config.velocity_weight
-        x, v = self.model.predict(part.position, part.velocity, part.scalar)
-        mse_x = torch.mean((x - part.target_position) ** 2)
-        loss = mse_x + w * torch.mean((v - part.target_velocity) ** 2) if w else mse_x
+        x, v = part.position, part.velocity
+        targets = part.targets()  # K states: the model is fed its own prediction K - 1 times
+        loss = mse_x = part.position.new_zeros(())
+        for target_x, target_v in targets:
+            x, v = self.model.predict(x, v, part.scalar, part.context)
+            step_x = torch.mean((x - target_x) ** 2)
+            step = step_x + w * torch.mean((v - target_v) ** 2) if w else step_x
+            loss, mse_x = loss + step / len(targets), mse_x + step_x / len(targets)
         return loss, mse_x
 
     def _val_metrics(self) -> dict[str, float]:
@@ -148,6 +155,8 @@ class Trainer:
                 )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if self.config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             self.optimizer.step()
             total_loss += float(loss) * len(idx)
             total_mse += float(mse_x) * len(idx)

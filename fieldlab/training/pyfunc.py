@@ -3,7 +3,8 @@
 The model directory holds ``forecaster.pt`` (architecture settings, global scales, weights) and a
 :class:`ForecasterModel` that rebuilds the forecaster on load. ``predict`` takes a dict of arrays
 ``position``, ``velocity`` ``(B, P, D)`` and, for systems with one, ``scalar`` ``(B, P)`` (charge or
-mass), in physical units, and returns the target-frame ``position`` and ``velocity`` ``(B, P, D)``.
+mass), for a model conditioned on the observed history ``context`` ``(B, P, C, 2 D)``, in physical
+units, and returns the target-frame ``position`` and ``velocity`` ``(B, P, D)``.
 
 >>> model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
 >>> model.predict({"position": x, "velocity": v, "scalar": q})["position"].shape
@@ -68,7 +69,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
         self.forecaster = load_forecaster(context.artifacts["forecaster"])
 
     def predict(self, context, model_input, params=None):
-        """``{"position", "velocity"[, "scalar"]}`` -> ``{"position", "velocity"}`` arrays.
+        """``{"position", "velocity"[, "scalar"][, "context"]}`` -> ``{"position", "velocity"}``.
 
         (Untyped: MLflow validates the input against the logged signature instead.)
         """
@@ -78,6 +79,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
             return torch.as_tensor(np.asarray(model_input[key]), dtype=dtype)
 
         scalar = tensor("scalar") if "scalar" in model_input else None
+        context = tensor("context") if "context" in model_input else None
         with torch.no_grad():
-            x, v = self.forecaster.predict(tensor("position"), tensor("velocity"), scalar)
+            x, v = self.forecaster.predict(tensor("position"), tensor("velocity"), scalar, context)
         return {"position": x.numpy(), "velocity": v.numpy()}

@@ -8,6 +8,9 @@ trajectories hold. The error curve is the position MSE against the saved frames 
 conservation metrics compare energy and momentum along the predicted path with their values at
 :math:`t_0`, beside the same drift of the data themselves.
 
+Trajectories that carry a ``context`` (the frames observed before them, see
+:func:`~fieldlab.training.data.context_window`) pass it to the model at every step.
+
 Shapes: trajectories ``(S, T, P, D)``; rollouts ``(S, K + 1, P, D)`` including the start.
 """
 
@@ -66,8 +69,9 @@ def rollout(
         x = torch.as_tensor(pos[sl, 0], dtype=dtype)
         v = torch.as_tensor(vel[sl, 0], dtype=dtype)
         s = None if traj.scalar is None else torch.as_tensor(traj.scalar[sl], dtype=dtype)
+        c = None if traj.context is None else torch.as_tensor(traj.context[sl], dtype=dtype)
         for k in range(1, len(ts)):
-            x, v = model.predict(x, v, s)
+            x, v = model.predict(x, v, s, c)
             pos[sl, k], vel[sl, k] = x.double().numpy(), v.double().numpy()
     return Rollout(ts, pos, vel, traj.position[:, ts], traj.velocity[:, ts], traj.scalar)
 

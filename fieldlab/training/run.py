@@ -32,15 +32,23 @@ from matplotlib.figure import Figure
 
 import mlflow
 from fieldlab.catalog import load_card
-from fieldlab.fields.monitor import FieldMonitor
+from fieldlab.fields.monitor import (
+    PER_SIMULATION_FIELDS,
+    SHARED_FIELDS,
+    FieldMonitor,
+    SimulationFieldMonitor,
+    field_monitor,
+)
 from fieldlab.models import MODEL_NAMES, UnknownModelError
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config
 from fieldlab.training.data import (
     TaskData,
+    context_window,
     global_scales,
     load_task,
     load_trajectories,
+    task_context_frames,
     task_frames,
 )
 from fieldlab.training.figures import trajectory_figure
@@ -118,7 +126,7 @@ class _RunHooks:
         directory: Path,
         draw: Callable[[Any, str], tuple[str, Figure]] | None,
         config: TrainConfig,
-        fields: FieldMonitor | None = None,
+        fields: FieldMonitor | SimulationFieldMonitor | None = None,
     ) -> None:
         self.directory = directory
         self.draw = draw
@@ -155,8 +163,14 @@ def _build(
 ) -> tuple[Forecaster, TaskData, TaskData]:
     dtype = getattr(torch, config.dtype)
     common = {"data_root": data_root, "scalar": config.scalar, "dtype": dtype}
+    common["context_frames"] = _context_frames(config)
     train_data = load_task(
-        config.dataset, "train", limit=config.max_train, all_frames=config.all_frames, **common
+        config.dataset,
+        "train",
+        limit=config.max_train,
+        all_frames=config.all_frames,
+        rollout_steps=config.rollout_steps,
+        **common,
     )
     val_data = load_task(config.dataset, "val", **common)
     sx, sv = global_scales(config.dataset, data_root=data_root) if config.normalise else (1, 1)
@@ -206,6 +220,8 @@ class _ParticlePlan:
         self.config = config
         self.trainer = Trainer(config, model, train_data, val_data)
         self.traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
+        if train_data.context is not None:  # roll out from the first frame after the context
+            self.traj = context_window(self.traj, train_data.context.shape[2])
         self.tags = {"task.horizon": str(train_data.frames.horizon)}
         self.params: dict[str, Any] = {"n_train": len(train_data), "n_val": len(val_data)}
 
@@ -310,18 +326,23 @@ def train(
     )
 
 
-SHARED_FIELDS = ("electrostatic-field", "lorentz", "uniform-force")
-"""Systems whose true field is the same in every simulation, so a field model can be scored."""
+def _context_frames(config: TrainConfig) -> int:
+    """Frames before the input that the model reads: the task's, for a conditioned field."""
+    if config.model != "field" or not config.field.latent_dim:
+        return 0
+    return task_context_frames(load_card(config.dataset))
 
 
-def _field_monitor(config: TrainConfig, data_root: PathLike | None) -> FieldMonitor | None:
-    """A monitor of the discovered field, for a field model on a system with a shared field."""
+def _field_monitor(
+    config: TrainConfig, data_root: PathLike | None
+) -> FieldMonitor | SimulationFieldMonitor | None:
+    """A monitor of the discovered field, for a field model on a system whose field is known."""
     card = load_card(config.dataset)
-    if config.model != "field" or card.simulator not in SHARED_FIELDS:
+    if config.model != "field" or card.simulator not in SHARED_FIELDS + PER_SIMULATION_FIELDS:
         return None
     val = load_trajectories(config.dataset, "val", data_root=data_root, limit=100)
-    return FieldMonitor.from_trajectories(
-        card.simulator, card.resolved_params("val"), val.position, val.velocity
+    return field_monitor(
+        card.simulator, card.resolved_params("val"), val, context_frames=_context_frames(config)
     )
 
 
@@ -333,6 +354,8 @@ def _finish(trainer: Trainer, traj: Any) -> str:
     example = {"position": data.position[:2], "velocity": data.velocity[:2]}
     if data.scalar is not None:
         example["scalar"] = data.scalar[:2]
+    if data.context is not None:
+        example["context"] = data.context[:2]
     info = log_forecaster(
         trainer.model,
         name=cfg.model,

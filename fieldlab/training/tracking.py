@@ -106,12 +106,14 @@ def log_forecaster(
 ) -> ModelInfo:
     """Log ``model`` as the run's MLflow model ``model`` with a tensor signature.
 
-    ``example`` holds ``position``, ``velocity`` (and ``scalar``) of a few samples; the signature
+    ``example`` holds ``position``, ``velocity`` (``scalar``, ``context``) of a few samples; the signature
     is inferred from it and from the model's prediction on it.
     """
     inputs = {k: v.detach().cpu().numpy() for k, v in example.items()}
     with torch.no_grad():
-        x, v = model.eval().predict(example["position"], example["velocity"], example.get("scalar"))
+        x, v = model.eval().predict(
+            example["position"], example["velocity"], example.get("scalar"), example.get("context")
+        )
     return log_pyfunc_model(
         forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers),
         ForecasterModel(),
