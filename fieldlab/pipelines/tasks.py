@@ -62,8 +62,12 @@ def run_chunk(job: ChunkJob) -> dict[str, Any]:
     variables, n_resampled = repair(job, result)
     names = [k for k in variables if has_sim(k)]
     group = zarr.open_group(job.store, path=job.split, mode="r+", zarr_format=3)
-    for name in names:  # a region aligned to one chunk of each array
-        group[name][job.start : job.stop] = variables[name]
+    # zarr skips a chunk equal to the array's fill value unless told otherwise; every chunk must
+    # have its file for its checksum to mean anything (xarray's NaN fill never equals valid data
+    # today, but the record should not depend on an encoding default)
+    with zarr.config.set({"array.write_empty_chunks": True}):
+        for name in names:  # a region aligned to one chunk of each array
+            group[name][job.start : job.stop] = variables[name]
     checksums = file_checksums(job.store, job.split, names, job.chunk)
     record = {
         "dataset": job.dataset,

@@ -86,6 +86,33 @@ def test_records_name_their_hash_and_older_sha256_records_still_verify(
     ]
 
 
+def test_a_chunk_equal_to_the_fill_value_is_still_written_and_verifies(
+    client: Client, tmp_path: Path
+) -> None:
+    """All-neutral particles: every ``charge`` chunk is zeros, zarr's fill value. Each chunk must
+    still get its file, so that its record and ``verify`` see data, not a missing chunk."""
+    directory = tmp_path / "cards"
+    directory.mkdir()
+    card = {
+        **TINY,
+        "name": "neutral-charged",
+        "params": {"n_steps": 500, "charge_probs": [0.0, 1.0, 0.0]},
+        "splits": {"train": 40},
+        "chunk_size": 20,
+    }
+    write_card(directory, card)
+    generate(
+        "neutral-charged", data_root=tmp_path, catalog=directory, client=client, progress=False
+    )
+    loc = locate(load_card("neutral-charged", directory), tmp_path)
+    for chunk in range(2):
+        stored = Path(loc.store, chunk_key("train", "charge", chunk))
+        assert stored.read_bytes() == bytes(20 * 5 * 8)  # 20 simulations x 5 zero charges
+    assert verify("neutral-charged", data_root=tmp_path, catalog=directory).ok
+    assert (open_dataset("neutral-charged", "train", data_root=tmp_path, catalog=directory)
+            ["charge"].values == 0).all()  # fmt: skip
+
+
 def diverging_card(directory: Path, on_invalid: str) -> str:
     """Charged particles without walls, where leaving |x| < 3 counts as diverged."""
     name = f"diverging-{on_invalid}"
