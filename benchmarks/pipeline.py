@@ -16,7 +16,9 @@ Three figures, each printed with its ratio against a baseline measured in the sa
 
 Figures 2 and 3 are the best of ``--repeat`` interleaved rounds (kernel on 2 threads, 2 workers,
 1 worker, kernel on 1 thread), so that each sees the same background load; each store is deleted
-between runs (untimed). The load average before and after is printed: on a shared machine the
+between runs and the page cache is flushed to disk (``os.sync``) before each timed run, both
+untimed, so that the writeback of one run's 640 MB is not billed to the next (a generation's own
+time, like any program's, ends when its data is in the page cache). The load average before and after is printed: on a shared machine the
 scaling figure needs idle cores.
 
     python benchmarks/pipeline.py [--repeat 3] [--data-root /tmp/somewhere]
@@ -56,7 +58,9 @@ def warm() -> None:
 
 
 def wipe(root: str) -> None:
+    """Delete the store and flush every pending write, so the next timed run starts quiet."""
     shutil.rmtree(Path(root) / CARD, ignore_errors=True)
+    os.sync()
 
 
 def end_to_end(root: str) -> float:
@@ -88,6 +92,7 @@ def direct(threads: int) -> Callable[[], float]:
     def run() -> float:
         card = load_card(CARD)
         warm()
+        os.sync()
         t0 = time.perf_counter()
         for split in card.split_names():
             n, params = card.splits[split].n_sims, card.resolved_params(split)
