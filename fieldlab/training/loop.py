@@ -21,11 +21,17 @@ schedule's length: after each epoch the planned number of epochs is re-estimated
 wall time of the last 50 epochs (training, validation, logging and checkpoints) and the time
 left, so the cosine reaches zero as the budget runs out even when the machine's speed changes.
 The last epoch is always validated.
+
+``fit(stop=EVENT)`` stops the session when ``EVENT`` is set (Ctrl-C, see
+:mod:`fieldlab.training.interrupt`): the loop looks at it between batches and abandons the epoch
+in progress, so the trainer's weights and optimizer are then part-way through that epoch and the
+resume point is the last epoch's checkpoint (:meth:`Trainer.load_state_dict`), not this object.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -39,7 +45,7 @@ from fieldlab.training.data import TaskData
 from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.schedule import learning_rate
 
-StopReason = Literal["finished", "early_stopped", "time_budget", "epoch_budget"]
+StopReason = Literal["finished", "early_stopped", "time_budget", "epoch_budget", "interrupted"]
 
 
 class Hooks(Protocol):
@@ -94,6 +100,7 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = LoopState(planned_epochs=config.epochs)
         self.best_weights: dict[str, torch.Tensor] = copy.deepcopy(model.state_dict())
+        self._stop: threading.Event | None = None
 
     # -- checkpointing -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -139,12 +146,15 @@ class Trainer:
         )
         return {"val_mse": val_mse, "val_velocity_mse": val_vmse}
 
-    def _train_epoch(self) -> tuple[float, float]:
+    def _train_epoch(self) -> tuple[float, float] | None:
+        """Mean loss and MSE over one pass of shuffled batches; ``None`` if stopped part-way."""
         self.model.train()
         data, bs = self.train_data, self.config.batch_size
         order = torch.randperm(len(data), generator=self.generator)
         total_loss = total_mse = 0.0
         for start in range(0, len(data), bs):
+            if self._stop is not None and self._stop.is_set():
+                return None
             idx = order[start : start + bs]
             loss, mse_x = self._batch_loss(data.subset(idx))
             if not torch.isfinite(loss):
@@ -173,15 +183,23 @@ class Trainer:
         st.planned_epochs = min(cfg.epochs, max(st.epoch + 1, fits))
 
     def fit(
-        self, hooks: Hooks | None = None, *, progress: bool = True, log_every: int | None = None
+        self,
+        hooks: Hooks | None = None,
+        *,
+        progress: bool = True,
+        log_every: int | None = None,
+        stop: threading.Event | None = None,
     ) -> StopReason:
-        """Train until the schedule ends, early stopping, or a budget; return why it stopped.
+        """Train until the schedule ends, early stopping, a budget or ``stop``; return why.
 
         ``progress`` shows a progress bar; ``log_every`` prints a plain line every N epochs
-        instead (for runs in the background, writing to a log file).
+        instead (for runs in the background, writing to a log file). ``stop``, once set, ends
+        the session between two batches (see the module docstring).
         """
         cfg, st = self.config, self.state
         session_epochs = 0
+        reason: StopReason
+        self._stop = stop
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -193,8 +211,11 @@ class Trainer:
             task = bar.add_task("training", total=st.planned_epochs, completed=st.epoch, status="")
             mark = time.perf_counter()
             while True:
+                if stop is not None and stop.is_set():
+                    reason = "interrupted"
+                    break
                 if st.epoch >= st.planned_epochs:
-                    reason: StopReason = "finished"
+                    reason = "finished"
                     break
                 if cfg.patience is not None and st.stale_validations >= cfg.patience:
                     reason = "early_stopped"
@@ -215,6 +236,9 @@ class Trainer:
                     reason = "epoch_budget"
                     break
                 metrics = self._epoch()
+                if metrics is None:
+                    reason = "interrupted"
+                    break
                 session_epochs += 1
                 # wall time since the last epoch ended: this epoch plus the last one's hooks
                 now = time.perf_counter()
@@ -254,13 +278,17 @@ class Trainer:
             st.stale_validations += 1
         return out
 
-    def _epoch(self) -> dict[str, float]:
+    def _epoch(self) -> dict[str, float] | None:
+        """Train and (when due) validate one epoch; ``None`` if it was stopped part-way."""
         cfg, st = self.config, self.state
         t0 = time.perf_counter()
         lr = learning_rate(st.epoch, base=cfg.lr, total=st.planned_epochs, kind=cfg.schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        train_loss, train_mse = self._train_epoch()
+        losses = self._train_epoch()
+        if losses is None:
+            return None
+        train_loss, train_mse = losses
         metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
         last = st.epoch + 1 >= st.planned_epochs
         if (st.epoch + 1) % cfg.val_every == 0 or last:

@@ -7,7 +7,8 @@ epoch's metrics and, every ``figure_every`` epochs, a figure of predicted agains
 trajectories. When training ends (schedule done, early stop or wall-time budget) it logs the
 best-validation weights as the run's model. A session stopped by an epoch budget or Ctrl-C ends
 the MLflow run as KILLED; ``train(..., resume=RUN_ID)`` reopens the same run and continues from
-its checkpoint.
+its checkpoint. Ctrl-C asks the loop to stop between batches (:mod:`.interrupt`), so the run is
+closed in the ordinary way, and then :class:`Interrupted` is raised.
 
 What depends on the kind of dataset (the data, the trainer's objective, the figure and the logged
 model) comes from a :class:`RunPlan`: particle trajectories here, grid fields in
@@ -18,11 +19,8 @@ rollout when training ends).
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,6 +53,7 @@ from fieldlab.training.figures import trajectory_figure
 from fieldlab.training.forecaster import Forecaster, build_forecaster
 from fieldlab.training.grid_data import check_model_kind, is_grid_card
 from fieldlab.training.grid_run import GridPlan
+from fieldlab.training.interrupt import CtrlC
 from fieldlab.training.loop import Trainer
 from fieldlab.training.rollout import rollout
 from fieldlab.training.tracking import (
@@ -102,42 +101,33 @@ def check_inputs(config: TrainConfig) -> None:
     task_frames(card, card.n_frames("train"))
 
 
-@contextmanager
-def _deferred_interrupt() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives inside the block and raise it when the block ends."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda sig, frame: received.append(sig))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            raise KeyboardInterrupt
-
-
 class _RunHooks:
-    """Log each epoch to MLflow and keep the checkpoints."""
+    """Log each epoch to MLflow and keep the checkpoints.
+
+    An epoch's metrics and its checkpoint are written together inside ``ctrl_c.held()``, and so
+    are a new best's metric and weights: a run stopped at once by a second Ctrl-C has logged the
+    epoch and checkpointed it, or neither, so a resumed run logs every epoch exactly once.
+    """
 
     def __init__(
         self,
         directory: Path,
         draw: Callable[[Any, str], tuple[str, Figure]] | None,
         config: TrainConfig,
+        ctrl_c: CtrlC,
         fields: FieldMonitor | SimulationFieldMonitor | None = None,
     ) -> None:
         self.directory = directory
         self.draw = draw
         self.config = config
+        self.ctrl_c = ctrl_c
         self.fields = fields
 
     def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         epoch = trainer.state.epoch - 1
         if self.fields is not None:
             metrics = {**metrics, **self.fields.score(trainer.model).as_metrics()}
-        with _deferred_interrupt():  # an epoch is logged and checkpointed together, or not at all
+        with self.ctrl_c.held():
             mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
             checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
         if epoch % self.config.figure_every == 0 and self.draw is not None:
@@ -149,13 +139,14 @@ class _RunHooks:
 
     def new_best(self, trainer: Trainer) -> None:
         st = trainer.state
-        mlflow.log_metrics(
-            {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
-        )
-        checkpoint.save(
-            {"epoch": st.best_epoch, "val_mse": st.best_val_mse, "model": trainer.best_weights},
-            self.directory / checkpoint.BEST,
-        )
+        with self.ctrl_c.held():
+            mlflow.log_metrics(
+                {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
+            )
+            checkpoint.save(
+                {"epoch": st.best_epoch, "val_mse": st.best_val_mse, "model": trainer.best_weights},
+                self.directory / checkpoint.BEST,
+            )
 
 
 def _build(
@@ -293,15 +284,19 @@ def train(
             mlflow.set_tags({"model": config.model, **plan.tags})
             mlflow.log_params({**plan.params, "dataset_fingerprint": fp})
         mlflow.set_tag("fieldlab.state", "running")
-        hooks = _RunHooks(directory, plan.draw, config, _field_monitor(config, data_root))
+        ctrl_c = CtrlC()
+        hooks = _RunHooks(directory, plan.draw, config, ctrl_c, _field_monitor(config, data_root))
         try:
-            stopped = trainer.fit(hooks, progress=progress, log_every=log_every)
-        except KeyboardInterrupt:
-            mlflow.set_tag("fieldlab.state", "interrupted")
-            mlflow.end_run(status="KILLED")
-            raise Interrupted(run_id) from None
+            with ctrl_c.installed():
+                stopped = trainer.fit(
+                    hooks, progress=progress, log_every=log_every, stop=ctrl_c.stop
+                )
+        except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, outside any held block
+            stopped = "interrupted"
         model_uri = None
-        if stopped == "epoch_budget":
+        if stopped == "interrupted":
+            mlflow.set_tag("fieldlab.state", "interrupted")
+        elif stopped == "epoch_budget":
             mlflow.set_tag("fieldlab.state", "paused")
         else:
             model_uri = plan.finish()
@@ -311,8 +306,10 @@ def train(
             mlflow.set_tag("fieldlab.state", "complete")
         st = trainer.state
         mlflow.set_tag("fieldlab.stopped", stopped)
-        if stopped == "epoch_budget":
+        if stopped in ("epoch_budget", "interrupted"):
             mlflow.end_run(status="KILLED")
+    if stopped == "interrupted":
+        raise Interrupted(run_id)
     return TrainResult(
         run_id,
         config.dataset,
