@@ -43,8 +43,8 @@ def learned_field(
         )
     o = net.options
     dtype = next(net.parameters()).dtype
-    x = torch.as_tensor(points, dtype=dtype) / o.position_scale
-    v = None if velocity is None else torch.as_tensor(velocity, dtype=dtype) / o.velocity_scale
+    x = torch.tensor(points, dtype=dtype) / o.position_scale  # a copy: inputs may be read-only
+    v = None if velocity is None else torch.tensor(velocity, dtype=dtype) / o.velocity_scale
     net.eval()
     return net.field_at(x, v).double().numpy()
 
