@@ -3,6 +3,7 @@ should, and a short training on the gravitational setting discovers each simulat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,12 +26,8 @@ CONTEXT = 43  # the task shows frames 0..43 and forecasts from frame 43
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fieldlab.pipelines.pipeline import generate
-
-    root = tmp_path_factory.mktemp("data")
-    generate(DATASET, workers=1, data_root=str(root), progress=False)
-    return root
+def data_root(mini_data: Callable[[str], Path]) -> Path:
+    return mini_data(DATASET)
 
 
 def test_task_context_is_the_frames_before_each_input(data_root: Path) -> None:

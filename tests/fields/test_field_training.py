@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -17,12 +18,8 @@ DATASET = "aether-electrostatic-2d-mini"
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fieldlab.pipelines.pipeline import generate
-
-    root = tmp_path_factory.mktemp("data")
-    generate(DATASET, workers=1, data_root=str(root), progress=False)
-    return root
+def data_root(mini_data: Callable[[str], Path]) -> Path:
+    return mini_data(DATASET)
 
 
 @pytest.fixture(scope="module")

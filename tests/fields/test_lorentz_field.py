@@ -3,6 +3,7 @@ that sees only position cannot (v x B averages to zero over the velocities at an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,8 @@ DATASET = "lorentz-charged-3d-mini"
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fieldlab.pipelines.pipeline import generate
-
-    root = tmp_path_factory.mktemp("data")
-    generate(DATASET, workers=1, data_root=str(root), progress=False)
-    return root
+def data_root(mini_data: Callable[[str], Path]) -> Path:
+    return mini_data(DATASET)
 
 
 @pytest.mark.parametrize("velocity_input", [True, False])

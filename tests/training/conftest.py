@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,9 @@ DATASET = "egnn-charged-3d-mini"
 
 
 @pytest.fixture(scope="session")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_root(mini_data: Callable[[str], Path]) -> Path:
     """``egnn-charged-3d-mini`` generated under a temporary data root (seconds)."""
-    from fieldlab.pipelines.pipeline import generate
-
-    root = tmp_path_factory.mktemp("data")
-    generate(DATASET, workers=1, data_root=str(root), progress=False)
-    return root
+    return mini_data(DATASET)
 
 
 @pytest.fixture
@@ -53,9 +50,6 @@ def tiny_config(**updates: object) -> TrainConfig:
 
 
 @pytest.fixture(scope="session")
-def data_root_2d(data_root: Path) -> Path:
+def data_root_2d(data_root: Path, mini_data: Callable[[str], Path]) -> Path:
     """``nri-charged-2d-mini`` (2-D, overlapping context and target windows) beside it."""
-    from fieldlab.pipelines.pipeline import generate
-
-    generate("nri-charged-2d-mini", workers=1, data_root=str(data_root), progress=False)
-    return data_root
+    return mini_data("nri-charged-2d-mini")
