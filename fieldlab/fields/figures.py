@@ -3,18 +3,16 @@
 Every panel is drawn on the same grid (:class:`~fieldlab.fields.region.FieldRegion`), arrows
 normalised to unit length and coloured by magnitude (log scale, since Coulomb fields span decades),
 unvisited cells greyed out. Names follow the MLflow convention ``fields/true``, ``fields/learned``,
-``fields/error`` so the UI lines runs up.
+``fields/error`` so the UI lines runs up. Figures are :class:`~matplotlib.figure.Figure` objects
+without pyplot's registry, so a run that draws them every few epochs does not accumulate them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -22,7 +20,7 @@ from fieldlab.fields.region import FieldRegion
 from fieldlab.fields.score import FieldScore
 
 
-def _quiver(ax: plt.Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> None:
+def _quiver(ax: Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> None:
     g = region.grid
     vec = vectors.reshape(*g.shape[:2], -1)[..., :2]
     mag = np.linalg.norm(vec, axis=-1)
@@ -53,7 +51,8 @@ def _quiver(ax: plt.Axes, region: FieldRegion, vectors: np.ndarray, title: str) 
 
 def field_figure(region: FieldRegion, vectors: np.ndarray, title: str) -> Figure:
     """One quiver panel of ``vectors`` ``(G * G, D)`` on the region's grid."""
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    fig = Figure(figsize=(4.2, 4.0))
+    ax = fig.subplots()
     _quiver(ax, region, vectors, title)
     fig.tight_layout()
     return fig
@@ -69,7 +68,8 @@ def comparison_figure(
     n = 1 + len(learned)
     cols = min(n, 4)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.6 * rows), squeeze=False)
+    fig = Figure(figsize=(3.6 * cols, 3.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     _quiver(axes.flat[0], region, true, "true field")
     for ax, (name, (vec, score)) in zip(list(axes.flat)[1:], learned.items(), strict=False):
         _quiver(

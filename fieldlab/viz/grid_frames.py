@@ -12,7 +12,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -48,13 +47,8 @@ def plot_grid_frames(
     x, y = result.coords["x"], result.coords["y"]
     hx, hy = (x[1] - x[0]) / 2, (y[1] - y[0]) / 2
     extent = (x[0] - hx, x[-1] + hx, y[0] - hy, y[-1] + hy)
-    fig, axes = plt.subplots(
-        n_sims,
-        len(frames),
-        figsize=(1.9 * len(frames) + 0.8, 1.9 * n_sims + 0.5),
-        squeeze=False,
-        constrained_layout=True,
-    )
+    fig = Figure(figsize=(1.9 * len(frames) + 0.8, 1.9 * n_sims + 0.5), layout="constrained")
+    axes = fig.subplots(n_sims, len(frames), squeeze=False)
     for row in range(n_sims):
         lo, hi = float(field[row].min()), float(field[row].max())
         signed = lo < 0 < hi

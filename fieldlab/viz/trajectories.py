@@ -12,8 +12,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fieldlab.simulators.result import SimulationResult
@@ -30,8 +30,9 @@ def plot_trajectories(result: SimulationResult, path: str | Path | None = None) 
     n = pos.shape[0]
     cols = min(n, 4)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=(3.2 * cols, 3.2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    colours = matplotlib.colormaps["tab10"]
     for k, ax in enumerate(axes.flat):
         if k >= n:
             ax.axis("off")
@@ -54,7 +55,7 @@ def plot_trajectories(result: SimulationResult, path: str | Path | None = None) 
     return fig
 
 
-def _draw_sources(ax: plt.Axes, result: SimulationResult, k: int) -> None:
+def _draw_sources(ax: Axes, result: SimulationResult, k: int) -> None:
     v = result.variables
     if "source_position" in v:
         src = v["source_position"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -73,6 +74,7 @@ def test_true_field_needs_what_the_system_needs() -> None:
 
 
 def test_visited_region_and_figures() -> None:
+    plt.close("all")
     pos = np.random.default_rng(0).normal(size=(10, 20, 5, 2))
     region = visited_region(pos, n_points=300, grid_size=16)
     assert region.points.shape == (300, 2)
@@ -91,6 +93,8 @@ def test_visited_region_and_figures() -> None:
     assert "run-a" in titles
     assert "run-b" in titles
     assert "cos -1.000" in titles
+    # drawn outside pyplot's registry: figures logged every few epochs are freed with the run
+    assert not plt.get_fignums()
 
 
 def test_field_forecaster_adds_the_field_force_with_fixed_coupling() -> None:
