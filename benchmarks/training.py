@@ -115,7 +115,8 @@ def main() -> None:
         ref_opt.step()
 
     ours = build_model("egnn", dim=DIM, node_features=1, hidden=HIDDEN, layers=LAYERS)
-    opt = torch.optim.Adam(ours.parameters(), lr=5e-4, weight_decay=1e-12)
+    # As fieldlab.training.loop.Trainer builds it.
+    opt = torch.optim.Adam(ours.parameters(), lr=5e-4, weight_decay=1e-12, foreach=True)
     spec = GraphSpec(kind="full", node_features=("speed",))
 
     def our_step(x, v, q, y):

@@ -95,7 +95,7 @@ class Trainer:
         self.train_data = train
         self.val_data = val
         self.optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True
         )
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = LoopState(planned_epochs=config.epochs)
