@@ -20,7 +20,9 @@ Dividing an invariant by a positive constant keeps it invariant, so an E(n)-equi
 stays equivariant.
 
 Topologies: ``full`` connects every ordered pair within a simulation (``E = B P (P - 1)``); its
-index arrays depend only on ``(B, P)`` and are cached, so training reuses them across batches.
+index arrays and DGL structure depend only on ``(B, P)`` and are cached, so training reuses them
+across batches (each call returns a fresh :meth:`~dgl.DGLGraph.local_var` carrying that batch's
+features).
 ``knn`` links each particle to its ``k`` nearest neighbours and ``radius`` to every particle closer
 than ``r``, both computed with batched tensor operations on the current positions.
 Edges point from source ``j`` to destination ``i``: messages flow into ``i``.
@@ -96,6 +98,22 @@ def _full_edges(n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Te
     return (src[None] + offset).reshape(-1), (dst[None] + offset).reshape(-1)
 
 
+@lru_cache(maxsize=32)
+def _full_graph(n_graphs: int, n_particles: int, device: torch.device) -> dgl.DGLGraph:
+    """The batched ``full`` topology without features; callers take a :meth:`local_var` of it."""
+    src, dst = (t.to(device) for t in _full_edges(n_graphs, n_particles))
+    g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
+    _set_batch(g, dst, n_graphs, n_particles)
+    return g
+
+
+def _set_batch(g: dgl.DGLGraph, dst: torch.Tensor, n_graphs: int, n_particles: int) -> None:
+    g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
+    g.set_batch_num_edges(
+        torch.bincount(torch.div(dst, n_particles, rounding_mode="floor"), minlength=n_graphs)
+    )
+
+
 def _pairwise_sq_dist(position: torch.Tensor) -> torch.Tensor:
     diff = position[:, :, None, :] - position[:, None, :, :]
     d2 = (diff**2).sum(-1)
@@ -141,11 +159,14 @@ def build_graph(
     if spec.kind == "full":
         src, dst = _full_edges(n_graphs, n_particles)
         src, dst = src.to(position.device), dst.to(position.device)
-    elif spec.kind == "knn":
-        src, dst = _knn_edges(position, spec.k)
+        g = _full_graph(n_graphs, n_particles, position.device).local_var()
     else:
-        src, dst = _radius_edges(position, spec.radius)
-    g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
+        if spec.kind == "knn":
+            src, dst = _knn_edges(position, spec.k)
+        else:
+            src, dst = _radius_edges(position, spec.radius)
+        g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
+        _set_batch(g, dst, n_graphs, n_particles)
     x = position.reshape(-1, dim)
     v = velocity.reshape(-1, dim)
     s = torch.ones(n_graphs * n_particles, dtype=x.dtype, device=x.device)
@@ -163,8 +184,4 @@ def build_graph(
         "input_sq_distance": lambda: ((x[dst] - x[src]).detach() ** 2).sum(-1),
     }
     g.edata["attr"] = torch.stack([edge_feats[f]() for f in spec.edge_features], dim=-1)
-    g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
-    g.set_batch_num_edges(
-        torch.bincount(torch.div(dst, n_particles, rounding_mode="floor"), minlength=n_graphs)
-    )
     return g
