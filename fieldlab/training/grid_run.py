@@ -34,7 +34,7 @@ from fieldlab.training.grid_evaluate import log_grid_scores, score_grid
 from fieldlab.training.grid_figures import field_rollout_figure
 from fieldlab.training.grid_forecaster import GridForecaster, build_grid_forecaster
 from fieldlab.training.grid_loop import GridTrainer
-from fieldlab.training.grid_pyfunc import GridForecasterModel, grid_payload
+from fieldlab.training.grid_pyfunc import grid_payload
 from fieldlab.training.tracking import log_pyfunc_model
 
 PathLike = str | os.PathLike[str]
@@ -113,7 +113,7 @@ class GridPlan:
             nxt = model.eval()(example)
         info = log_pyfunc_model(
             grid_payload(model, name=cfg.model, hidden=cfg.hidden, layers=cfg.layers),
-            GridForecasterModel(),
+            "grid",
             {f: example[..., c].numpy() for c, f in enumerate(model.fields)},
             {f: nxt[..., c].numpy() for c, f in enumerate(model.fields)},
         )

@@ -23,6 +23,9 @@ from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+# fieldlab's artifacts are small and local; MLflow's per-download progress bars would only
+# interleave with the training output
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import matplotlib
 
@@ -39,8 +42,10 @@ from mlflow.models.model import ModelInfo
 import mlflow
 from fieldlab.catalog import load_card, locate
 from fieldlab.training.forecaster import Forecaster
-from fieldlab.training.pyfunc import ForecasterModel, forecaster_payload
+from fieldlab.training.pyfunc import forecaster_payload
 from fieldlab.training.store import default_tracking_uri, local_artifact_root
+
+SERVED_MODEL_CODE = Path(__file__).with_name("served_model.py")
 
 
 def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> str:
@@ -116,7 +121,7 @@ def log_forecaster(
         )
     return log_pyfunc_model(
         forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers),
-        ForecasterModel(),
+        "particles",
         inputs,
         {"position": x.numpy(), "velocity": v.numpy()},
     )
@@ -124,19 +129,21 @@ def log_forecaster(
 
 def log_pyfunc_model(
     payload: Mapping[str, Any],
-    python_model: mlflow.pyfunc.PythonModel,
+    kind: str,
     inputs: Mapping[str, np.ndarray],
     outputs: Mapping[str, np.ndarray],
 ) -> ModelInfo:
     """Log the run's MLflow model ``model``: ``payload`` saved as the artifact ``forecaster.pt``,
-    served by ``python_model``, with the tensor signature of the example ``inputs -> outputs``."""
+    served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
+    (``"particles"`` or ``"grid"``), with the tensor signature of the example ``inputs -> outputs``."""
     signature = infer_signature(dict(inputs), dict(outputs))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
         torch.save(dict(payload), path)
         return mlflow.pyfunc.log_model(
             name="model",
-            python_model=python_model,
+            python_model=str(SERVED_MODEL_CODE),
+            model_config={"kind": kind},
             artifacts={"forecaster": str(path)},
             signature=signature,
             input_example=dict(inputs),

@@ -4,6 +4,8 @@ model reloads and predicts exactly as the trained weights do, and ``evaluate`` s
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +104,38 @@ def test_logged_model_predicts_like_the_best_weights(tracked: tuple[TrainResult,
     np.testing.assert_array_equal(got["velocity"], v.numpy())
     for a, b in zip(model.state_dict().values(), best["model"].values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_logged_model_is_served_from_code_in_a_fresh_process(
+    tracked: tuple[TrainResult, Path], tmp_path: Path
+) -> None:
+    """No pickled class: MLflow runs fieldlab's served-model code, in a process of its own."""
+    result, _ = tracked
+    flavor = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").metadata.flavors
+    assert flavor["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert flavor["python_function"]["config"] == {"kind": "particles"}
+    test = load_task(DATASET, "test", limit=5)
+    inputs = {"position": test.position, "velocity": test.velocity, "scalar": test.scalar}
+    np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in inputs.items()})
+    script = (
+        "import sys, numpy as np, mlflow\n"
+        "mlflow.set_tracking_uri(sys.argv[1])\n"
+        "m = mlflow.pyfunc.load_model(f'runs:/{sys.argv[2]}/model')\n"
+        "out = m.predict(dict(np.load(sys.argv[3])))\n"
+        "np.save(sys.argv[4], out['position'])\n"
+    )
+    out = tmp_path / "out.npy"
+    uri = mlflow.get_tracking_uri()
+    subprocess.run(
+        [sys.executable, "-c", script, uri, result.run_id, str(tmp_path / "in.npz"), str(out)],
+        check=True,
+        capture_output=True,
+    )
+    with torch.no_grad():
+        x, _ = load_forecaster_from_run(result.run_id).predict(
+            test.position, test.velocity, test.scalar
+        )
+    np.testing.assert_array_equal(np.load(out), x.numpy())
 
 
 def test_evaluate_logs_test_metrics(tracked: tuple[TrainResult, Path]) -> None:
