@@ -51,7 +51,7 @@ class Edges:
         a = src_feat.index_select(0, self.src)
         if self.degree is not None:
             f = a.shape[-1]
-            return (a.view(self.n_nodes, self.degree, f) + dst_feat[:, None, :]).view(-1, f)
+            return (a.view(self.n_nodes, self.degree, f) + dst_feat.unsqueeze(1)).view(-1, f)
         return a + dst_feat.index_select(0, self.dst)
 
     def sum(self, msg: torch.Tensor) -> torch.Tensor:

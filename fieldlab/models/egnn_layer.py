@@ -51,7 +51,6 @@ class EGNNLayer(nn.Module):
         self.node = nn.Sequential(
             nn.Linear(2 * hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
         )
-        self.act = nn.SiLU()
         self.coord_clip = coord_clip
 
     def forward(
@@ -62,16 +61,24 @@ class EGNNLayer(nn.Module):
         v: torch.Tensor,
         edge_attr: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        silu, linear = nn.functional.silu, nn.functional.linear
         dim = x.shape[-1]
         # One gather gives both x_i - x_j and W_s h_j + W_d h_i on every edge j -> i.
-        e = edges.pair(torch.cat([-x, self.src_proj(h)], -1), torch.cat([x, self.dst_proj(h)], -1))
+        src = linear(h, self.src_proj.weight)
+        dst = linear(h, self.dst_proj.weight, self.dst_proj.bias)
+        e = edges.pair(torch.cat([-x, src], -1), torch.cat([x, dst], -1))
         diff, pre = e.split([dim, h.shape[-1]], dim=-1)
         radial = (diff**2).sum(-1, keepdim=True)
         pre = thin_addmm(pre, torch.cat([radial, edge_attr], dim=-1), self.edge_in.weight)
-        m = self.act(self.edge_out(self.act(pre)))
-        trans = diff * self.coord(m)
+        m = silu(linear(silu(pre), self.edge_out.weight, self.edge_out.bias))
+        c0, c2 = self.coord[0], self.coord[2]
+        trans = diff * linear(silu(linear(m, c0.weight, c0.bias)), c2.weight)
         norm = trans.norm(dim=-1, keepdim=True).clamp_min(self.coord_clip)
         trans = trans * (self.coord_clip / norm)
-        x = x + edges.mean(trans) + self.vel(h) * v
-        h = h + self.node(torch.cat([h, edges.sum(m)], dim=-1))
+        v0, v2 = self.vel[0], self.vel[2]
+        vel_scale = linear(silu(linear(h, v0.weight, v0.bias)), v2.weight, v2.bias)
+        x = torch.addcmul(x + edges.mean(trans), vel_scale, v)
+        n0, n2 = self.node[0], self.node[2]
+        upd = silu(linear(torch.cat([h, edges.sum(m)], dim=-1), n0.weight, n0.bias))
+        h = h + linear(upd, n2.weight, n2.bias)
         return h, x
