@@ -6,7 +6,18 @@ catalogued zarr datasets), and :mod:`fieldlab.models` / :mod:`fieldlab.training`
 tracked in MLflow).
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# MLflow, as fieldlab uses it: no usage telemetry, and no per-file progress bars for the small,
+# local artifacts of a run (they interleave with the training output). Set before any fieldlab
+# module imports MLflow; a user's own setting wins.
+for _key, _value in (
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),
+    ("DO_NOT_TRACK", "true"),
+    ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
+):
+    os.environ.setdefault(_key, _value)
 
 try:
     __version__ = version("fieldlab")

@@ -9,7 +9,7 @@ A run records: the resolved config (``config.json`` via ``mlflow.log_dict``, and
 params), the dataset as an MLflow dataset input (name, source store, a digest taken from the
 fingerprint, the full fingerprint in a tag) for training and validation, per-epoch metrics,
 system metrics, figures keyed by name and step, and the best model with its signature.
-Nothing here contacts a model registry, and MLflow's telemetry is switched off.
+Nothing here contacts a model registry, and MLflow's telemetry is switched off (``fieldlab/__init__.py``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,6 @@ import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
-# fieldlab's artifacts are small and local; MLflow's per-download progress bars would only
-# interleave with the training output
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import matplotlib
 
