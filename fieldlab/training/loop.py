@@ -158,11 +158,7 @@ class Trainer:
             idx = order[start : start + bs]
             loss, mse_x = self._batch_loss(data.subset(idx))
             if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"dataset {data.dataset!r}: the training loss became {float(loss)} in epoch "
-                    f"{self.state.epoch}; lower the learning rate (--lr, now {self.config.lr:g}) "
-                    "or keep normalisation on"
-                )
+                raise TrainingError(self._diverged(float(loss)))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.grad_clip is not None:
@@ -171,6 +167,21 @@ class Trainer:
             total_loss += float(loss) * len(idx)
             total_mse += float(mse_x) * len(idx)
         return total_loss / len(data), total_mse / len(data)
+
+    def _diverged(self, loss: float) -> str:
+        """What to tell the user when the training loss is not finite."""
+        cfg = self.config
+        where = f"the training loss became {loss} in epoch {self.state.epoch}"
+        if not self.optimizer.state:  # no update yet: the initial model diverges by itself
+            where += ", before the first update"
+        fixes = [f"lower the learning rate (--lr, now {cfg.lr:g})", "keep normalisation on"]
+        if cfg.rollout_steps > 1:
+            fixes.insert(
+                0, f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps})"
+            )
+        if not self.optimizer.state:
+            fixes = fixes[:1] if cfg.rollout_steps > 1 else fixes[1:]
+        return f"dataset {self.train_data.dataset!r}: {where}; " + " or ".join(fixes)
 
     def _replan(self) -> None:
         """Fit the cosine schedule's length to what is left of the wall-time budget."""

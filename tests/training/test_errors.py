@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -13,6 +15,9 @@ from fieldlab.cli import app
 from fieldlab.errors import DatasetNotFoundError, TrainingError, UnknownDatasetError
 from fieldlab.models import UnknownModelError
 from fieldlab.training.config import load_config
+from fieldlab.training.data import load_task
+from fieldlab.training.forecaster import build_forecaster
+from fieldlab.training.loop import Trainer
 from fieldlab.training.run import train
 from tests.training.conftest import DATASET, tiny_config
 
@@ -96,3 +101,33 @@ def test_cli_train_then_resume_prints_the_next_steps(workdir: Path) -> None:
     assert out.exit_code == 0, out.output
     assert f"run {run_id}: finished after 2 epochs" in out.output
     assert f"evaluate: fieldlab evaluate {run_id} --dataset {DATASET}" in out.output
+
+
+@pytest.mark.parametrize(
+    ("updates", "lr", "advice"),
+    [
+        (
+            {"rollout_steps": 3, "all_frames": True},
+            1e-3,
+            "before the first update; train on fewer fed-back steps",
+        ),
+        ({}, 1e-3, "before the first update; keep normalisation on"),
+        ({}, 1e12, "epoch 0; lower the learning rate (--lr, now 1e+12) or keep normalisation on"),
+    ],
+)
+def test_a_diverging_loss_stops_training_with_advice_that_fits(
+    workdir: Path, updates: dict, lr: float, advice: str
+) -> None:
+    """A model that diverges by itself needs other advice than one that a large step threw off."""
+    config = tiny_config(lr=lr, **updates)
+    data = load_task(
+        DATASET, "train", limit=40, all_frames=config.all_frames, rollout_steps=config.rollout_steps
+    )
+    torch.manual_seed(0)
+    model = build_forecaster("egnn", dim=3, spec=config.graph, hidden=16, layers=2)
+    if lr < 1:  # weights so large that the initial model's prediction overflows
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1e30)
+    with pytest.raises(TrainingError, match=re.escape(advice)):
+        Trainer(config, model, data, data).fit(progress=False)
