@@ -126,3 +126,13 @@ def test_fields_compare_refuses_runs_without_a_field(
         compare_runs(["nope"], tracking_uri=store, data_root=data_root, out=tmp_path / "x.png")
     with pytest.raises(TrainingError, match="at least one run"):
         compare_runs([], tracking_uri=store)
+
+
+def test_evaluate_forecasts_after_the_observed_frames(trained, data_root: Path, store: str) -> None:
+    """Aether's protocol: 29 frames are observed, then 20 forecast, for every model alike."""
+    from fieldlab.training.evaluate import evaluate
+
+    _, result = trained
+    out = evaluate(result.run_id, DATASET, tracking_uri=store, data_root=data_root, rollout_sims=8)
+    assert len(out["frames"]) == 1 + 20  # the start, frame 28, then 20 forecast frames
+    assert out["curves"]["rollout_mse"][0] == 0.0  # the rollout starts from the true frame 28
