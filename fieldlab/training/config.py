@@ -59,6 +59,11 @@ class TrainConfig(BaseModel):
     rollout_steps: int = Field(
         1, ge=1, description="train on K-step rollouts: the loss averaged over K fed-back steps"
     )
+    rollout_warmup: int = Field(
+        0,
+        ge=0,
+        description="grow the fed-back steps from 1 to rollout_steps over the first N epochs",
+    )
     grad_clip: float | None = Field(
         None, gt=0.0, description="clip the gradient's norm to this (null: never)"
     )

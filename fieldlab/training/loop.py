@@ -130,7 +130,8 @@ class Trainer:
         """
         w = self.config.velocity_weight
         x, v = part.position, part.velocity
-        targets = part.targets()  # K states: the model is fed its own prediction K - 1 times
+        # k states: the model is fed its own prediction k - 1 times
+        targets = part.targets()[: self.rollout_now()]
         loss = mse_x = part.position.new_zeros(())
         for target_x, target_v in targets:
             x, v = self.model.predict(x, v, part.scalar, part.context)
@@ -138,6 +139,17 @@ class Trainer:
             step = step_x + w * torch.mean((v - target_v) ** 2) if w else step_x
             loss, mse_x = loss + step / len(targets), mse_x + step_x / len(targets)
         return loss, mse_x
+
+    def rollout_now(self) -> int:
+        r"""Fed-back steps in this epoch's loss: :math:`k = \min(K, 1 + \lfloor (K - 1)\, e / W
+        \rfloor)` in epoch :math:`e` with ``rollout_steps`` :math:`K` and ``rollout_warmup``
+        :math:`W`, so training starts on single steps (a fresh model fed its own predictions can
+        diverge within a few steps) and reaches :math:`K` at epoch :math:`W`; :math:`K` if
+        :math:`W = 0`."""
+        k, warmup = self.config.rollout_steps, self.config.rollout_warmup
+        if warmup == 0:
+            return k
+        return min(k, 1 + (k - 1) * self.state.epoch // warmup)
 
     def _val_metrics(self) -> dict[str, float]:
         """Validation metrics of the current weights; ``val_mse`` decides the best epoch."""
@@ -177,7 +189,9 @@ class Trainer:
         fixes = [f"lower the learning rate (--lr, now {cfg.lr:g})", "keep normalisation on"]
         if cfg.rollout_steps > 1:
             fixes.insert(
-                0, f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps})"
+                0,
+                f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps}) or grow "
+                f"them over the first epochs (rollout_warmup, now {cfg.rollout_warmup})",
             )
         if not self.optimizer.state:
             fixes = fixes[:1] if cfg.rollout_steps > 1 else fixes[1:]
@@ -301,6 +315,8 @@ class Trainer:
             return None
         train_loss, train_mse = losses
         metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
+        if cfg.rollout_steps > 1:
+            metrics["rollout_steps"] = float(self.rollout_now())
         last = st.epoch + 1 >= st.planned_epochs
         if (st.epoch + 1) % cfg.val_every == 0 or last:
             metrics.update(self._validate())
