@@ -51,10 +51,8 @@ def _quiver(ax: Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> N
 
 def field_figure(region: FieldRegion, vectors: np.ndarray, title: str) -> Figure:
     """One quiver panel of ``vectors`` ``(G * G, D)`` on the region's grid."""
-    fig = Figure(figsize=(4.2, 4.0))
-    ax = fig.subplots()
-    _quiver(ax, region, vectors, title)
-    fig.tight_layout()
+    fig = Figure(figsize=(4.2, 4.0), layout="constrained")
+    _quiver(fig.subplots(), region, vectors, title)
     return fig
 
 
@@ -68,7 +66,7 @@ def comparison_figure(
     n = 1 + len(learned)
     cols = min(n, 4)
     rows = -(-n // cols)
-    fig = Figure(figsize=(3.6 * cols, 3.6 * rows))
+    fig = Figure(figsize=(3.6 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     _quiver(axes.flat[0], region, true, "true field")
     for ax, (name, (vec, score)) in zip(list(axes.flat)[1:], learned.items(), strict=False):
@@ -79,5 +77,4 @@ def comparison_figure(
         ax.axis("off")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
