@@ -183,19 +183,18 @@ class Trainer:
     def _diverged(self, loss: float) -> str:
         """What to tell the user when the training loss is not finite."""
         cfg = self.config
-        where = f"the training loss became {loss} in epoch {self.state.epoch}"
+        where = f"dataset {self.train_data.dataset!r}: the training loss became {loss} in epoch "
+        fewer_steps = (
+            f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps}) or grow "
+            f"them over the first epochs (rollout_warmup, now {cfg.rollout_warmup})"
+        )
         if not self.optimizer.state:  # no update yet: the initial model diverges by itself
-            where += ", before the first update"
+            fix = fewer_steps if cfg.rollout_steps > 1 else "keep normalisation on"
+            return f"{where}{self.state.epoch}, before the first update; {fix}"
         fixes = [f"lower the learning rate (--lr, now {cfg.lr:g})", "keep normalisation on"]
         if cfg.rollout_steps > 1:
-            fixes.insert(
-                0,
-                f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps}) or grow "
-                f"them over the first epochs (rollout_warmup, now {cfg.rollout_warmup})",
-            )
-        if not self.optimizer.state:
-            fixes = fixes[:1] if cfg.rollout_steps > 1 else fixes[1:]
-        return f"dataset {self.train_data.dataset!r}: {where}; " + " or ".join(fixes)
+            fixes.insert(0, fewer_steps)
+        return f"{where}{self.state.epoch}; " + " or ".join(fixes)
 
     def _replan(self) -> None:
         """Fit the cosine schedule's length to what is left of the wall-time budget."""
