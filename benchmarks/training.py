@@ -23,6 +23,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.models import GraphSpec, build_graph, build_model
+from fieldlab.training.flat_parameters import FlatParameters
 
 BATCH, PARTICLES, DIM, HIDDEN, LAYERS = 100, 5, 3, 64, 4
 
@@ -115,12 +116,13 @@ def main() -> None:
         ref_opt.step()
 
     ours = build_model("egnn", dim=DIM, node_features=1, hidden=HIDDEN, layers=LAYERS)
-    # As fieldlab.training.loop.Trainer builds it.
-    opt = torch.optim.Adam(ours.parameters(), lr=5e-4, weight_decay=1e-12, foreach=True)
+    # As fieldlab.training.loop.Trainer builds it: Adam on the flat parameter vector.
+    flat = FlatParameters(ours)
+    opt = torch.optim.Adam([flat.data], lr=5e-4, weight_decay=1e-12, foreach=False)
     spec = GraphSpec(kind="full", node_features=("speed",))
 
     def our_step(x, v, q, y):
-        opt.zero_grad(set_to_none=True)
+        flat.zero_grad()
         loss = ((ours(build_graph(x, v, q, spec)).position - y.reshape(-1, DIM)) ** 2).mean()
         loss.backward()
         opt.step()

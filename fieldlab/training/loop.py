@@ -8,7 +8,8 @@ batch and minimises
 at the target frame (the mean over samples, particles and coordinates; ``w_v`` is
 ``velocity_weight``; the published EGNN loss is the first term alone), or with
 ``rollout_steps = K`` its mean over ``K`` steps that feed the model its own prediction, and
-optionally clips the gradient's norm (``grad_clip``). Every ``val_every``
+optionally clips the gradient's norm (``grad_clip``). Adam updates all weights as one vector
+(:class:`~fieldlab.training.flat_parameters.FlatParameters`). Every ``val_every``
 epochs the validation position MSE decides early stopping and the best weights.
 
 The loop knows nothing of MLflow or files: a :class:`Hooks` object receives each epoch's metrics,
@@ -42,6 +43,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fieldlab.errors import TrainingError
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.data import TaskData
+from fieldlab.training.flat_parameters import FlatParameters
 from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.schedule import learning_rate
 
@@ -94,8 +96,9 @@ class Trainer:
         self.model = model
         self.train_data = train
         self.val_data = val
+        self.flat = FlatParameters(model)
         self.optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True
+            [self.flat.data], lr=config.lr, weight_decay=config.weight_decay, foreach=False
         )
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = LoopState(planned_epochs=config.epochs)
@@ -116,7 +119,7 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(self.flat.flatten_optimizer_state(state["optimizer"]))
         self.generator.set_state(state["generator"])
         self.state = LoopState(**state["loop"])
         self.best_weights = state["best_weights"]
@@ -171,10 +174,10 @@ class Trainer:
             loss, mse_x = self._batch_loss(data.subset(idx))
             if not torch.isfinite(loss):
                 raise TrainingError(self._diverged(float(loss)))
-            self.optimizer.zero_grad(set_to_none=True)
+            self.flat.zero_grad()
             loss.backward()
             if self.config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+                torch.nn.utils.clip_grad_norm_([self.flat.data], self.config.grad_clip)
             self.optimizer.step()
             total_loss += float(loss) * len(idx)
             total_mse += float(mse_x) * len(idx)
