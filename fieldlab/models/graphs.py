@@ -90,7 +90,8 @@ class GraphSpec(BaseModel):
 
 
 @lru_cache(maxsize=32)
-def _full_edges(n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Tensor]:
+def full_edges(n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(src, dst)`` of ``n_graphs`` fully connected graphs, grouped by destination."""
     i, j = torch.meshgrid(torch.arange(n_particles), torch.arange(n_particles), indexing="ij")
     keep = i != j
     src, dst = j[keep], i[keep]  # message j -> i
@@ -101,7 +102,7 @@ def _full_edges(n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Te
 @lru_cache(maxsize=32)
 def _full_graph(n_graphs: int, n_particles: int, device: torch.device) -> dgl.DGLGraph:
     """The batched ``full`` topology without features; callers take a :meth:`local_var` of it."""
-    src, dst = (t.to(device) for t in _full_edges(n_graphs, n_particles))
+    src, dst = (t.to(device) for t in full_edges(n_graphs, n_particles))
     g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
     _set_batch(g, dst, n_graphs, n_particles)
     return g
@@ -157,7 +158,7 @@ def build_graph(
     """
     n_graphs, n_particles, dim = position.shape
     if spec.kind == "full":
-        src, dst = _full_edges(n_graphs, n_particles)
+        src, dst = full_edges(n_graphs, n_particles)
         src, dst = src.to(position.device), dst.to(position.device)
         g = _full_graph(n_graphs, n_particles, position.device).local_var()
     else:
