@@ -3,8 +3,10 @@
 The task is EGNN's n-body setting: batches of 100 simulations of 5 charged particles in 3-D, fully
 connected graphs (2,000 directed edges per batch), 4 layers of 64 hidden units, Adam. One training
 step is forward, MSE loss, backward and an optimiser step. The baseline is a straightforward
-PyTorch EGNN in the style of the reference implementation: concatenated edge inputs through the
-edge MLP, index_add segment sums, edge index rebuilt for every batch. Inputs are random states
+PyTorch EGNN in the style of the reference implementation
+(:class:`fieldlab.testing.reference_egnn.ReferenceEGNN`, which the tests check computes the same
+function as fieldlab's): concatenated edge inputs through the edge MLP, index_add segment sums,
+edge index rebuilt for every batch, torch's default Adam. Inputs are random states
 of the right shapes (throughput does not depend on their values).
 
     python benchmarks/training.py [--steps 60] [--threads 2]
@@ -18,64 +20,26 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.models import GraphSpec, build_graph, build_model
+from fieldlab.testing.reference_egnn import ReferenceEGNN
 from fieldlab.training.flat_parameters import FlatParameters
 
 BATCH, PARTICLES, DIM, HIDDEN, LAYERS = 100, 5, 3, 64, 4
 
 
-class ReferenceLayer(nn.Module):
-    """E_GCL_vel written the usual way: per-edge concatenation, index_add aggregation."""
-
-    def __init__(self, hidden: int) -> None:
-        super().__init__()
-        act = nn.SiLU()
-        self.edge = nn.Sequential(
-            nn.Linear(2 * hidden + 2, hidden), act, nn.Linear(hidden, hidden), act
-        )
-        self.node = nn.Sequential(nn.Linear(2 * hidden, hidden), act, nn.Linear(hidden, hidden))
-        last = nn.Linear(hidden, 1, bias=False)
-        nn.init.xavier_uniform_(last.weight, gain=0.001)
-        self.coord = nn.Sequential(nn.Linear(hidden, hidden), act, last)
-        self.vel = nn.Sequential(nn.Linear(hidden, hidden), act, nn.Linear(hidden, 1))
-
-    def forward(self, h, x, v, row, col, edge_attr):
-        diff = x[row] - x[col]
-        radial = (diff**2).sum(-1, keepdim=True)
-        m = self.edge(torch.cat([h[row], h[col], radial, edge_attr], dim=-1))
-        trans = (diff * self.coord(m)).clamp(-100, 100)
-        n = x.shape[0]
-        agg = torch.zeros(n, x.shape[1]).index_add_(0, row, trans)
-        count = torch.zeros(n, 1).index_add_(0, row, torch.ones(len(row), 1))
-        x = x + agg / count.clamp_min(1) + self.vel(h) * v
-        m_sum = torch.zeros(n, m.shape[1]).index_add_(0, row, m)
-        h = h + self.node(torch.cat([h, m_sum], dim=-1))
-        return h, x
-
-
-class ReferenceEGNN(nn.Module):
-    def __init__(self, hidden: int, layers: int) -> None:
-        super().__init__()
-        self.embed = nn.Linear(1, hidden)
-        self.layers = nn.ModuleList(ReferenceLayer(hidden) for _ in range(layers))
-
-    def forward(self, x, v, charge):
-        b, p, d = x.shape
-        i, j = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
-        keep = i != j
-        offset = (torch.arange(b) * p)[:, None]
-        row = (i[keep][None] + offset).reshape(-1)
-        col = (j[keep][None] + offset).reshape(-1)
-        x, v, q = x.reshape(-1, d), v.reshape(-1, d), charge.reshape(-1)
-        h = self.embed(v.norm(dim=-1, keepdim=True))
-        e = (q[row] * q[col])[:, None]
-        for layer in self.layers:
-            h, x = layer(h, x, v, row, col, e)
-        return x
+def reference_step_inputs(x, v, charge):
+    """The reference's per-batch preparation: edge index rebuilt, speeds and q_i q_j."""
+    b, p, d = x.shape
+    i, j = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    keep = i != j
+    offset = (torch.arange(b) * p)[:, None]
+    row = (i[keep][None] + offset).reshape(-1)
+    col = (j[keep][None] + offset).reshape(-1)
+    x, v, q = x.reshape(-1, d), v.reshape(-1, d), charge.reshape(-1)
+    return v.norm(dim=-1, keepdim=True), x, v, row, col, (q[row] * q[col])[:, None]
 
 
 def _batch(gen: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -106,12 +70,12 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     batches = [_batch(gen) for _ in range(8)]
 
-    ref = ReferenceEGNN(HIDDEN, LAYERS)
+    ref = ReferenceEGNN(1, 1, HIDDEN, LAYERS)
     ref_opt = torch.optim.Adam(ref.parameters(), lr=5e-4, weight_decay=1e-12)
 
     def ref_step(x, v, q, y):
         ref_opt.zero_grad(set_to_none=True)
-        loss = ((ref(x, v, q) - y.reshape(-1, DIM)) ** 2).mean()
+        loss = ((ref(*reference_step_inputs(x, v, q)) - y.reshape(-1, DIM)) ** 2).mean()
         loss.backward()
         ref_opt.step()
 
