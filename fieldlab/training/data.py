@@ -290,6 +290,30 @@ def context_window(traj: Trajectories, n: int) -> Trajectories:
     )
 
 
+def forecast_start(card: Card) -> int:
+    """The frame that rollouts start from: the task's input frame when the task shows several
+    frames first (Aether's protocol: 29 observed frames, then 20 forecast), so every model is
+    scored on the same forecast; else frame 0, the longest rollout the trajectories allow."""
+    if card.task is None:
+        return 0
+    first = task_frames(card, card.n_frames("test")).task_input
+    return first if first > card.task.context.start else 0
+
+
+def forecast_window(traj: Trajectories, card: Card, context_frames: int = 0) -> Trajectories:
+    """The part of ``traj`` that a rollout forecasts, from the frame it starts at.
+
+    A model conditioned on ``context_frames`` observed frames starts after them and carries them
+    as its ``context``; any other model starts at :func:`forecast_start`, so that on a card whose
+    task observes several frames first every model forecasts the same frames.
+    """
+    if context_frames:
+        return context_window(traj, context_frames)
+    if start := forecast_start(card):
+        return replace(context_window(traj, start), context=None)
+    return traj
+
+
 def load_trajectories(
     name: str,
     split: str,

@@ -7,7 +7,8 @@ trained on):
 - ``rollout_mse`` (one value per step): the position MSE of multi-step rollouts
   (:mod:`fieldlab.training.rollout`), also drawn as ``figures/rollout_mse.png``. They start at
   frame 0, or, where the task shows several frames before its input frame (Aether's cards), at
-  that input frame for every model (:func:`forecast_start`), so runs are scored alike;
+  that input frame for every model (:func:`~fieldlab.training.data.forecast_start`), so runs
+  are scored alike;
 - ``equivariance_error``: :func:`fieldlab.testing.equivariance_error` on a test batch;
 - ``energy_drift``, ``momentum_drift`` (per step, and the data's own ``*_data``) for systems that
   conserve them (:mod:`fieldlab.training.conservation`), drawn as ``figures/conservation.png``.
@@ -21,7 +22,6 @@ a grid training run ends with.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,12 +29,11 @@ import torch
 
 import mlflow
 from fieldlab.catalog import load_card
-from fieldlab.catalog.card import Card
 from fieldlab.errors import TrainingError
 from fieldlab.testing import equivariance_error
 from fieldlab.training.conservation import conservation_for
 from fieldlab.training.data import (
-    context_window,
+    forecast_window,
     load_task,
     load_trajectories,
     task_context_frames,
@@ -72,16 +71,6 @@ def load_forecaster_from_run(
             f"resume it with `fieldlab train --resume {run_id}`)"
         ) from None
     return model.unwrap_python_model().forecaster
-
-
-def forecast_start(card: Card) -> int:
-    """The frame that rollouts start from: the task's input frame when the task shows several
-    frames first (Aether's protocol: 29 observed frames, then 20 forecast), so every model is
-    scored on the same forecast; else frame 0, the longest rollout the trajectories allow."""
-    if card.task is None:
-        return 0
-    first = task_frames(card, card.n_frames("test")).task_input
-    return first if first > card.task.context.start else 0
 
 
 def latest_run(dataset: str, *, experiment: str = "fieldlab") -> str:
@@ -155,10 +144,7 @@ def evaluate(
     equi = equivariance_error(model, g, seed=seed)
 
     traj = load_trajectories(dataset, "test", data_root=data_root, limit=rollout_sims)
-    if n_context:
-        traj = context_window(traj, n_context)
-    elif start := forecast_start(card):
-        traj = replace(context_window(traj, start), context=None)
+    traj = forecast_window(traj, card, n_context)
     roll = rollout(model, traj, test.frames)
     curves: dict[str, np.ndarray] = {"rollout_mse": roll.mse()}
     law = conservation_for(card)

@@ -42,7 +42,7 @@ from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config
 from fieldlab.training.data import (
     TaskData,
-    context_window,
+    forecast_window,
     global_scales,
     load_task,
     load_trajectories,
@@ -210,9 +210,10 @@ class _ParticlePlan:
         model, train_data, val_data = _build(config, data_root)
         self.config = config
         self.trainer = Trainer(config, model, train_data, val_data)
-        self.traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
-        if train_data.context is not None:  # roll out from the first frame after the context
-            self.traj = context_window(self.traj, train_data.context.shape[2])
+        traj = load_trajectories(config.dataset, "val", data_root=data_root, limit=3)
+        # the figure's rollout forecasts what evaluation scores: after the observed frames
+        n_context = 0 if train_data.context is None else train_data.context.shape[2]
+        self.traj = forecast_window(traj, load_card(config.dataset), n_context)
         self.tags = {"task.horizon": str(train_data.frames.horizon)}
         self.params: dict[str, Any] = {"n_train": len(train_data), "n_val": len(val_data)}
 
