@@ -161,7 +161,7 @@ class Trainer:
         )
         return {"val_mse": val_mse, "val_velocity_mse": val_vmse}
 
-    def _train_epoch(self) -> tuple[float, float] | None:
+    def train_epoch(self) -> tuple[float, float] | None:
         """Mean loss and MSE over one pass of shuffled batches; ``None`` if stopped part-way."""
         self.model.train()
         data, bs = self.train_data, self.config.batch_size
@@ -312,7 +312,7 @@ class Trainer:
         lr = learning_rate(st.epoch, base=cfg.lr, total=st.planned_epochs, kind=cfg.schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        losses = self._train_epoch()
+        losses = self.train_epoch()
         if losses is None:
             return None
         train_loss, train_mse = losses
