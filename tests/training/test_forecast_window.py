@@ -16,12 +16,15 @@ AETHER = "aether-electrostatic-2d-mini"
 EGNN_CARD = "egnn-charged-3d-mini"
 
 
+def _card_and_trajectories(name: str, mini_data: Callable[[str], Path]):
+    full = load_trajectories(name, "val", data_root=mini_data(name), limit=2)
+    return load_card(name), full
+
+
 def test_each_kind_of_model_forecasts_from_the_frame_it_is_scored_from(
     mini_data: Callable[[str], Path],
 ) -> None:
-    root = mini_data(AETHER)
-    card = load_card(AETHER)
-    full = load_trajectories(AETHER, "val", data_root=root, limit=2)
+    card, full = _card_and_trajectories(AETHER, mini_data)
     start = forecast_start(card)
     assert start == 28  # 29 observed frames (0 .. 28), the last of them the task's input
 
@@ -39,9 +42,7 @@ def test_each_kind_of_model_forecasts_from_the_frame_it_is_scored_from(
 def test_a_card_without_observed_frames_rolls_out_from_frame_0(
     mini_data: Callable[[str], Path],
 ) -> None:
-    root = mini_data(EGNN_CARD)
-    card = load_card(EGNN_CARD)
-    full = load_trajectories(EGNN_CARD, "val", data_root=root, limit=2)
+    card, full = _card_and_trajectories(EGNN_CARD, mini_data)
     assert forecast_start(card) == 0
     assert forecast_window(full, card) is full
 
