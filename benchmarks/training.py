@@ -94,7 +94,7 @@ def reference_loop(train: TaskData):
             loss = torch.nn.functional.mse_loss(model(nodes, loc, vel, rows, cols, edges), loc_end)
             loss.backward()
             opt.step()
-            total += loss.item() * b
+            total += loss.item() * b  # the reference's epoch loss, one sync per batch
         return len(samples) / (time.perf_counter() - t0)
 
     return epoch

@@ -50,10 +50,9 @@ class FlatParameters:
                 "cast the model to one dtype and device before training"
             )
         first = params[0]
-        total = sum(p.numel() for p in params)
-        self.data = torch.empty(total, dtype=first.dtype, device=first.device)
-        self.grad = torch.zeros_like(self.data)
         self.sizes = [p.numel() for p in params]
+        self.data = torch.empty(sum(self.sizes), dtype=first.dtype, device=first.device)
+        self.grad = torch.zeros_like(self.data)
         offset = 0
         with torch.no_grad():
             for p, n in zip(params, self.sizes, strict=True):
@@ -62,7 +61,6 @@ class FlatParameters:
                 p.grad = self.grad[offset : offset + n].view_as(p)
                 offset += n
         self.data.grad = self.grad
-        self.params = params
 
     def zero_grad(self) -> None:
         """Zero every parameter's gradient in one fill."""
@@ -78,10 +76,10 @@ class FlatParameters:
         (group,) = state["param_groups"]
         if len(group["params"]) == 1:
             return state
-        if len(group["params"]) != len(self.params):
+        if len(group["params"]) != len(self.sizes):
             raise TrainingError(
                 f"the checkpoint's optimizer has {len(group['params'])} parameters, the model "
-                f"{len(self.params)}: it belongs to another model"
+                f"{len(self.sizes)}: it belongs to another model"
             )
         per = state["state"]
         flat: dict[int, dict[str, torch.Tensor]] = {}
@@ -92,7 +90,7 @@ class FlatParameters:
                 # a parameter that never had a gradient has no state: its moments are zero
                 return torch.cat(
                     [
-                        per[k][name].reshape(-1) if k in per else torch.zeros(n)
+                        per[k][name].reshape(-1) if k in per else self.data.new_zeros(n)
                         for k, n in zip(group["params"], self.sizes, strict=True)
                     ]
                 )
