@@ -2,9 +2,16 @@
 
 A task writes its chunk, reads the stored chunk files back, hashes them (BLAKE3 per variable: a
 cryptographic hash that runs at several GB/s on one core, about four times sha256's speed, so
-hashing costs a few percent of a chunk's simulation time), and only then writes ``<fingerprint>.records/<split>/<chunk>.json`` (via a temporary name and a rename,
-so a record is either whole or absent). A rerun skips chunks that have a record; ``verify``
-rehashes the files and compares.
+hashing costs about 1% of a chunk's simulation time), and only then writes
+``<fingerprint>.records/<split>/<chunk>.json`` (via a temporary name and a rename, so a record is
+either whole or absent). A rerun skips chunks that have a record; ``verify`` rehashes the files
+and compares.
+
+Local files are hashed through a memory map of the file, remote ones from their bytes. Reading a
+chunk file into a new buffer instead costs more than the hash in a Dask worker: the worker's
+``MALLOC_TRIM_THRESHOLD_`` hands freed memory back at once, so every multi-megabyte buffer
+arrives as fresh pages the kernel must fault in (measured: 5.6 ms against 1.3 ms for a
+1,000-simulation chunk of ``nri-charged-2d``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 import fsspec
 from blake3 import blake3
+from fsspec.implementations.local import LocalFileSystem
 
 from fieldlab.simulators import VARIABLES
 
@@ -37,6 +45,16 @@ def digest(data: bytes, algorithm: str = HASH) -> str:
     return hashlib.new(algorithm, data).hexdigest()
 
 
+def file_digest(fs: fsspec.AbstractFileSystem, path: str, algorithm: str = HASH) -> str:
+    """Hex digest of the file at ``path`` on ``fs``, without copying a local file into memory."""
+    if not isinstance(fs, LocalFileSystem):
+        return digest(fs.cat_file(path), algorithm)
+    if algorithm == "blake3":
+        return blake3().update_mmap(path).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
+
+
 def file_checksums(
     store: str, split: str, names: Iterable[str], chunk: int, algorithm: str = HASH
 ) -> dict[str, str]:
@@ -45,7 +63,7 @@ def file_checksums(
     out = {}
     for name in sorted(names):
         try:
-            out[name] = digest(fs.cat_file(f"{root}/{chunk_key(split, name, chunk)}"), algorithm)
+            out[name] = file_digest(fs, f"{root}/{chunk_key(split, name, chunk)}", algorithm)
         except FileNotFoundError:
             out[name] = "missing"
     return out

@@ -18,7 +18,7 @@ from fieldlab.cli import app
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines import generate
 from fieldlab.pipelines.records import chunk_key
-from fieldlab.pipelines.validation import invalid
+from fieldlab.pipelines.validation import exceeds, invalid
 from fieldlab.simulators import SimulationResult, SimulationStatus, simulate
 from tests.pipelines.helpers import TINY, write_card
 
@@ -177,3 +177,17 @@ def test_non_finite_simulations_are_invalid() -> None:
     assert isinstance(broken, SimulationResult)
     np.testing.assert_array_equal(invalid(broken, None), [False, False, True, False])
     np.testing.assert_array_equal(invalid(broken, 1e-9), [True, True, True, True])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_magnitude_walk_agrees_with_numpy(dtype: type) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 3.0, size=(200, 60)).astype(dtype)
+    x[5, 10], x[6, 0], x[7, -1], x[8, 30] = np.nan, np.inf, -np.inf, -50.0
+    for view in (x, x[:, ::3]):  # contiguous, and a strided view
+        for limit in (1e-3, 5.0, 20.0, 1e9):
+            with np.errstate(invalid="ignore"):
+                want = ~(np.abs(view).max(axis=1) <= limit)
+            np.testing.assert_array_equal(exceeds(view, limit), want)
+    assert exceeds(x, 1e9)[[5, 6, 7]].all()  # NaN and both infinities exceed any limit
+    assert not exceeds(x, 1e9)[8]
