@@ -20,9 +20,12 @@ def _state(n_sims: int = 8):
     return x, v, q
 
 
+@pytest.mark.parametrize("aggregation", ["scatter", "index"])
 @pytest.mark.parametrize("kind", ["full", "knn"])
 @pytest.mark.parametrize("edges", [("scalar_product",), BOTH])
-def test_egnn_matches_the_reference_formulation(kind: str, edges: tuple[str, ...]) -> None:
+def test_egnn_matches_the_reference_formulation(
+    kind: str, edges: tuple[str, ...], aggregation: str
+) -> None:
     torch.manual_seed(0)
     ours = build_model(
         "egnn", dim=3, node_features=2, edge_features=len(edges), hidden=16, layers=3
@@ -30,7 +33,7 @@ def test_egnn_matches_the_reference_formulation(kind: str, edges: tuple[str, ...
     with torch.no_grad():  # move every weight off its initialisation, so that each one matters
         for p in ours.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    ref = ReferenceEGNN.like(ours)
+    ref = ReferenceEGNN.like(ours, aggregation)
 
     x, v, q = _state()
     spec = GraphSpec(kind=kind, k=3, node_features=("speed", "scalar"), edge_features=edges)
