@@ -17,7 +17,8 @@ Three figures, each printed with its ratio against a baseline measured in the sa
    machine it shows how much of the second core this run actually had.
 
 Figures 2 and 3 are the best of ``--repeat`` interleaved rounds (kernel on 2 threads, 2 workers,
-1 worker, kernel on 1 thread), so that each sees the same background load; each store is deleted
+1 worker, kernel on 1 thread), so that each sees the same background load (each round's own
+overhead is printed too, to show the spread); each store is deleted
 between runs and the page cache is flushed to disk (``os.sync``) before each timed run, both
 untimed, so that the writeback of one run's 640 MB is not billed to the next (a generation's own
 time, like any program's, ends when its data is in the page cache). The load average before and after is printed: on a shared machine the
@@ -211,6 +212,10 @@ def main() -> None:
         f"ratio {t_two / t_direct:.3f} (overhead {overhead:+.1%}); "
         f"target <= +15%: {'met' if overhead <= 0.15 else 'MISSED'}"
     )
+    rounds = ", ".join(
+        f"{a / b - 1:+.1%}" for a, b in zip(times["two"], times["direct"], strict=True)
+    )
+    print(f"   each round's own ratio (the machine's noise): {rounds}")
     print(
         f"   for scale, the kernel plus raw writes of the same bytes (2 threads): {t_written:.2f} s "
         f"({t_written / t_direct - 1:+.1%} over the kernel alone); the pipeline's own machinery "
