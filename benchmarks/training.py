@@ -246,9 +246,12 @@ def main() -> None:
 
 def report(best: dict[str, float], what: str) -> None:
     """Print one figure: the baseline, its index_add form, fieldlab and the ratios."""
-    print(f"   {what}, reference form (baseline): {best['ref']:8.0f} samples/s")
-    print(f"   {what}, index_add form (for scale): {best['index']:8.0f} samples/s")
-    print(f"   fieldlab:                              {best['ours']:8.0f} samples/s")
+    for key, label in (
+        ("ref", f"{what}, reference form (baseline)"),
+        ("index", f"{what}, index_add form (for scale)"),
+        ("ours", "fieldlab"),
+    ):
+        print(f"   {label + ':':<56}{best[key]:8.0f} samples/s")
     print(
         f"   ratio: {best['ours'] / best['ref']:.2f}x (target 2x); over the index_add form "
         f"{best['ours'] / best['index']:.2f}x"
