@@ -55,9 +55,11 @@ NRI_SIMS_PER_S = 2.0
 def warm() -> None:
     """Load (or compile) the kernels a chunk task uses, in the calling process."""
     from fieldlab.pipelines.statistics import chunk_moments
+    from fieldlab.pipelines.validation import invalid
 
     r = simulate("charged", 64, 0, {"n_steps": 200}, threads=1)
     chunk_moments(r.position, r.velocity)
+    invalid(r, 1.0e4)
 
 
 def wipe(root: str) -> None:

@@ -17,9 +17,9 @@ an index expanded to the feature width; the mean divides by a count scattered th
 its clipping of each coordinate-message component to [-100, 100] (fieldlab caps the norm instead;
 the two agree while no message is that large). ``aggregation="index"`` swaps the segment
 operations for ``index_add_``, the faster form a PyTorch user would write today (same values,
-a cheaper backward: ``index_select`` instead of ``gather`` on the expanded index). :meth:`ReferenceEGNN.like` copies a fieldlab EGNN's weights into it,
-so that tests compare the two on the same function and ``benchmarks/training.py`` times it as the
-plain-PyTorch baseline.
+a cheaper backward: ``index_select`` instead of ``gather`` on the expanded index).
+:meth:`ReferenceEGNN.like` copies a fieldlab EGNN's weights into it, so that tests compare the
+two on the same function and ``benchmarks/training.py`` times it as the plain-PyTorch baseline.
 
 Shapes: ``node_attr (N, F)``, ``x, v (N, D)``, ``row, col (E,)``, ``edge_attr (E, F_e)``.
 """
