@@ -75,11 +75,11 @@ def split_difficulty(data_root: str | None) -> float:
     def mse(d: TaskData) -> float:
         return float(((d.target_position - d.position - a * d.velocity) ** 2).mean())
 
-    test = load_task(DATASET, "test", data_root=data_root)
+    test_mse = mse(load_task(DATASET, "test", data_root=data_root))
     unused = train_all.subset(torch.arange(N_TRAIN, len(train_all)))
-    ratio = mse(test) / PUBLISHED_LINEAR_MSE
+    ratio = test_mse / PUBLISHED_LINEAR_MSE
     print(
-        f"\nlinear baseline x + a v (a = {a:.4f} fitted on the training sims): test {mse(test):.4f}, "
+        f"\nlinear baseline x + a v (a = {a:.4f} fitted on the training sims): test {test_mse:.4f}, "
         f"unused train sims {mse(unused):.4f}, published {PUBLISHED_LINEAR_MSE}: this test split "
         f"is {ratio:.2f}x the paper's difficulty, so the published EGNN figure corresponds to "
         f"{PUBLISHED_MSE * ratio:.5f} here"
