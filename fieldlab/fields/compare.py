@@ -16,8 +16,9 @@ import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
 from fieldlab.fields.figures import comparison_figure
-from fieldlab.fields.monitor import SHARED_FIELDS, FieldMonitor
+from fieldlab.fields.monitor import FieldMonitor
 from fieldlab.fields.score import FieldScore
+from fieldlab.simulators import SYSTEMS, get_system
 from fieldlab.training.data import load_trajectories
 from fieldlab.training.evaluate import load_forecaster_from_run
 from fieldlab.training.store import default_tracking_uri
@@ -94,10 +95,11 @@ def compare_runs(
         )
     dataset = datasets.pop()
     card = load_card(dataset)
-    if card.simulator not in SHARED_FIELDS:
+    if get_system(card.simulator).field_scope != "shared":
+        shared = sorted(n for n, s in SYSTEMS.items() if s.field_scope == "shared")
         raise TrainingError(
             f"dataset {dataset!r} ({card.simulator}) has no single true field to compare against; "
-            f"field comparison supports {', '.join(SHARED_FIELDS)}"
+            f"field comparison supports {', '.join(shared)}"
         )
     val = load_trajectories(dataset, "val", data_root=data_root, limit=100)
     monitor = FieldMonitor.from_trajectories(

@@ -6,9 +6,9 @@ the validation trajectories visit (:func:`~fieldlab.fields.score.score_field`), 
 figures ``fields/true``, ``fields/learned`` and ``fields/error`` are logged with their step, so
 MLflow's image view slides through training and the same keys line up across runs.
 
-Velocity-dependent fields (``lorentz``) are scored at the visited positions with the velocities
-observed there. Fields that differ per simulation (``gravitational-field``, a source placed anew in
-each) are scored by :class:`SimulationFieldMonitor`: each validation simulation's learned field,
+Velocity-dependent fields (``System.field_needs_velocity``, e.g. ``lorentz``) are scored at the
+visited positions with the velocities observed there. Fields that differ per simulation
+(``System.field_scope == "per_simulation"``, e.g. a source placed anew in each) are scored by :class:`SimulationFieldMonitor`: each validation simulation's learned field,
 conditioned on the frames it showed before the forecast, against its own true field at the
 positions it visited; the scores are averaged over simulations. :func:`field_monitor` picks the
 monitor a system and model call for.
@@ -28,15 +28,10 @@ from fieldlab.fields.learned import conditioned_field, learned_field
 from fieldlab.fields.region import FieldRegion, visited_region
 from fieldlab.fields.score import FieldScore, score_field
 from fieldlab.fields.truth import true_field
+from fieldlab.simulators import get_system
 
 if TYPE_CHECKING:
     from fieldlab.training.data import Trajectories
-
-SHARED_FIELDS = ("electrostatic-field", "lorentz", "uniform-force")
-"""Systems whose true field is the same in every simulation."""
-
-PER_SIMULATION_FIELDS = ("gravitational-field",)
-"""Systems whose field sources are drawn anew per simulation (stored as ``source_position``)."""
 
 
 def cap_norm(f: np.ndarray, cap: float) -> np.ndarray:
@@ -75,7 +70,7 @@ class FieldMonitor:
     def score(self, model: nn.Module) -> FieldScore:
         """Scores at the visited points, both fields capped in norm at the simulator's force cap
         (a particle never feels more, so larger field values cannot be observed)."""
-        v = self.velocity if self.system == "lorentz" else None
+        v = self.velocity if get_system(self.system).field_needs_velocity else None
         learned = learned_field(model, self.region.points, velocity=v)
         true = self._truth(self.region.points, v)
         cap = self.params.get("max_force")
@@ -86,11 +81,11 @@ class FieldMonitor:
     def on_grid(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
         """True and learned fields on the region's grid, ``(G * G, D)`` each.
 
-        For the Lorentz force the fields are drawn for a unit velocity along x (``v x B``).
+        A velocity-dependent force (``v x B``) is drawn for a unit velocity along x.
         """
         pts = self.region.grid_points
         v = None
-        if self.system == "lorentz":
+        if get_system(self.system).field_needs_velocity:
             v = np.broadcast_to(np.eye(pts.shape[1])[0], pts.shape)
         return self._truth(pts, v), learned_field(model, pts, velocity=v)
 
@@ -185,8 +180,9 @@ def field_monitor(
     needs a model conditioned on ``context_frames > 0`` observed frames. None where there is no
     truth to score against (no field, or a per-simulation field learned as a shared one).
     """
-    if system in SHARED_FIELDS:
+    scope = get_system(system).field_scope
+    if scope == "shared":
         return FieldMonitor.from_trajectories(system, params, traj.position, traj.velocity)
-    if system in PER_SIMULATION_FIELDS and context_frames > 0:
+    if scope == "per_simulation" and context_frames > 0:
         return SimulationFieldMonitor.from_trajectories(system, params, traj, context_frames)
     return None

@@ -1,9 +1,9 @@
 """The true field of a system at arbitrary points, per unit charge or mass.
 
-Wraps each field system's evaluator (``System.field``) behind one signature. Systems whose field
-differs per simulation (``gravitational-field``) need that simulation's sources; systems whose
-force depends on velocity (``lorentz``: :math:`q v \\times B`) need the velocities, and return the
-force per unit charge, :math:`v \\times B`.
+Wraps each field system's evaluator (``System.field``) behind one signature, reading what the
+system declares: a field drawn per simulation (``field_scope == "per_simulation"``) needs that
+simulation's sources; a velocity-dependent force (``field_needs_velocity``, e.g. :math:`q v \\times B`)
+needs the velocities, and is returned per unit charge.
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ def true_field(
     if sys_.field is None:
         raise ParameterError(f"system {system!r} has no external field to compare against")
     p = resolve_params(sys_, params)
-    if system == "gravitational-field":
+    args: list[np.ndarray] = []
+    if sys_.field_scope == "per_simulation":
         if source_position is None:
             raise ParameterError(
-                "the gravitational field differs per simulation: pass source_position"
+                f"the field of {system!r} differs per simulation: pass source_position"
             )
-        return sys_.field(p, points, source_position)
-    field = sys_.field(p, points)
-    if system == "lorentz":
-        if velocity is None:
-            raise ParameterError("the Lorentz force depends on velocity: pass velocity")
-        return np.cross(velocity, field)
-    return field
+        args.append(source_position)
+    if not sys_.field_needs_velocity:
+        return sys_.field(p, points, *args)
+    if velocity is None:
+        raise ParameterError(f"the force of {system!r} depends on velocity: pass velocity")
+    return sys_.field(p, points, *args, velocity=velocity)

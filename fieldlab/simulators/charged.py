@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from fieldlab.simulators import forces
+from fieldlab.simulators.conservation import Conserved, coulomb
 from fieldlab.simulators.pairwise import (
     EMPTY,
     InitialState,
@@ -125,6 +126,11 @@ def run(p: ChargedParams, n_sims: int, seed: int, first_sim: int = 0) -> Simulat
     return run_charged(name, p, coulomb_model(p), n_sims, seed, first_sim)
 
 
+def conserved(p: ChargedParams) -> Conserved | None:
+    """Coulomb energy and momentum, unless walls reflect the particles."""
+    return None if p.walls else coulomb(p.strength)
+
+
 NRI = System(
     name="charged",
     version="1",
@@ -132,6 +138,7 @@ NRI = System(
     run=run,
     description="charged particles with walls (NRI): Coulomb pairs, symplectic Euler",
     reference="Kipf et al. 2018, Neural Relational Inference for Interacting Systems",
+    conserved=conserved,
 )
 
 EGNN = System(
@@ -141,4 +148,5 @@ EGNN = System(
     run=run,
     description="3-D charged n-body without walls (EGNN)",
     reference="Satorras et al. 2021, E(n) Equivariant Graph Neural Networks",
+    conserved=conserved,
 )

@@ -276,4 +276,6 @@ SYSTEM = System(
     run=run,
     description="diffusion of a point source on a plane: explicit finite differences (ENF)",
     reference=REFERENCE,
+    kind="grid",
+    periodic=lambda p: p.boundary == "periodic",
 )

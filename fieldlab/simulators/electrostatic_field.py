@@ -86,4 +86,5 @@ SYSTEM = System(
     "with Neural Fields",
     field=true_field,
     field_note="force on particle i = q_i E(x_i), before the norm cap",
+    field_scope="shared",
 )

@@ -77,4 +77,5 @@ SYSTEM = System(
     field=true_field,
     field_note="force on particle i = m_i g(x_i); the field differs per simulation "
     "(pass source_position)",
+    field_scope="per_simulation",
 )

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from fieldlab.simulators import leapfrog
 from fieldlab.simulators.blocks import to_blocks
+from fieldlab.simulators.conservation import Conserved
 from fieldlab.simulators.result import SimulationResult, assemble
 from fieldlab.simulators.seeding import draw
 from fieldlab.simulators.system import Params, System
@@ -105,6 +106,15 @@ def energy(
     return kinetic + potential
 
 
+def conserved(p: GravityParams) -> Conserved:
+    """Softened Newtonian energy of equal masses, and momentum."""
+
+    def total(x: np.ndarray, v: np.ndarray, q: np.ndarray | None) -> np.ndarray:
+        return energy(x, v, np.full(x.shape[:-1], p.mass), p.g, p.softening)
+
+    return Conserved(total, momentum=True, mass=p.mass)
+
+
 SYSTEM = System(
     name="gravity",
     version="1",
@@ -113,4 +123,5 @@ SYSTEM = System(
     description="100 self-gravitating particles with softening (SEGNN), leapfrog",
     reference="Brandstetter et al. 2022, Geometric and Physical Quantities Improve E(3) "
     "Equivariant Message Passing",
+    conserved=conserved,
 )

@@ -16,6 +16,7 @@ from fieldlab.simulators.charged import (
     coulomb_model,
     run_charged,
 )
+from fieldlab.simulators.conservation import Conserved, coulomb
 from fieldlab.simulators.result import SimulationResult
 from fieldlab.simulators.system import System
 
@@ -33,9 +34,16 @@ def run(p: LorentzParams, n_sims: int, seed: int, first_sim: int = 0) -> Simulat
     )
 
 
-def true_field(p: LorentzParams, points: np.ndarray) -> np.ndarray:
-    """The magnetic field ``B`` at ``points (..., 3)``: uniform; the force is ``q v x B``."""
-    return np.broadcast_to(np.array(p.magnetic_field), np.shape(points)).copy()
+def true_field(p: LorentzParams, points: np.ndarray, *, velocity: np.ndarray) -> np.ndarray:
+    """The force per unit charge ``v x B`` at ``points (..., 3)`` with velocities ``(..., 3)``;
+    ``B`` is uniform."""
+    b = np.broadcast_to(np.array(p.magnetic_field), np.shape(points))
+    return np.cross(np.broadcast_to(velocity, np.shape(points)), b)
+
+
+def conserved(p: LorentzParams) -> Conserved | None:
+    """Coulomb energy (the magnetic force does no work); momentum is not conserved."""
+    return None if p.walls else coulomb(p.strength, conserves_momentum=False)
 
 
 SYSTEM = System(
@@ -48,4 +56,7 @@ SYSTEM = System(
     "with Neural Fields",
     field=true_field,
     field_note="force on particle i = q_i v_i x B(x_i)",
+    field_scope="shared",
+    field_needs_velocity=True,
+    conserved=conserved,
 )

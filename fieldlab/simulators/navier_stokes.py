@@ -255,4 +255,6 @@ SYSTEM = System(
     run=run,
     description="2-D incompressible Navier-Stokes on the torus: pseudo-spectral, AB2/CN (ENF)",
     reference=REFERENCE,
+    kind="grid",
+    periodic=lambda p: True,
 )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fieldlab.simulators.conservation import Conserved
 from fieldlab.simulators.result import SimulationResult
 
 
@@ -41,7 +42,24 @@ RunFn = Callable[[Any, int, int, int], SimulationResult]
 """``run(params, n_sims, seed, first_sim) -> SimulationResult``."""
 
 FieldFn = Callable[..., np.ndarray]
-"""``field(params, points (..., D), **sources) -> (..., D)``: the true external field."""
+"""``field(params, points (..., D)[, source_position (K, D)][, velocity=(..., D)]) -> (..., D)``:
+the true external force per unit charge or mass. A per-simulation field takes that simulation's
+sources; a velocity-dependent one takes the velocities at ``points``."""
+
+Kind = Literal["particles", "grid"]
+"""What a system's datasets hold: particle trajectories ``(sim, time, particle, space)`` or grid
+fields ``(sim, time, y, x[, component])``."""
+
+FieldScope = Literal["none", "shared", "per_simulation"]
+"""Whether a system has an external field, one for the whole dataset or drawn per simulation."""
+
+
+def _never(params: Any) -> bool:
+    return False
+
+
+def _nothing(params: Any) -> Conserved | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,8 +74,14 @@ class System:
         run: the batched run function.
         description: one line for listings.
         reference: the paper whose setting the defaults reproduce.
+        kind: particles or grid: which training problem reads its datasets.
         field: the true external field, for systems that have one.
         field_note: how the field acts on a particle (e.g. "force = q E").
+        field_scope: ``"shared"`` (one field per dataset), ``"per_simulation"`` (sources drawn
+            per simulation, stored as ``source_position``) or ``"none"``.
+        field_needs_velocity: the force depends on the particle's velocity (``q v x B``).
+        periodic: ``periodic(params)``: whether the domain wraps around (grids: a torus).
+        conserved: ``conserved(params)``: what the parametrised system conserves, or None.
     """
 
     name: str
@@ -66,5 +90,16 @@ class System:
     run: RunFn
     description: str
     reference: str
+    kind: Kind = "particles"
     field: FieldFn | None = None
     field_note: str = ""
+    field_scope: FieldScope = "none"
+    field_needs_velocity: bool = False
+    periodic: Callable[[Any], bool] = _never
+    conserved: Callable[[Any], Conserved | None] = _nothing
+
+    def __post_init__(self) -> None:
+        if (self.field is None) != (self.field_scope == "none"):
+            raise ValueError(
+                f"system {self.name!r}: give a field function exactly when field_scope is not 'none'"
+            )

@@ -51,4 +51,5 @@ SYSTEM = System(
     "with Neural Fields",
     field=true_field,
     field_note="force on particle i = F (the same for every particle)",
+    field_scope="shared",
 )

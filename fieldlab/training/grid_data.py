@@ -52,14 +52,10 @@ from fieldlab.catalog.card import Card
 from fieldlab.errors import TrainingError
 from fieldlab.models import GRID_MODELS, PARTICLE_MODELS
 from fieldlab.models.mesh_graph import Mesh
-from fieldlab.simulators import SYSTEMS
-from fieldlab.simulators.grid import GridParams
+from fieldlab.simulators import SYSTEMS, resolve_params
 from fieldlab.training.data import task_frames
 
 PathLike = str | os.PathLike[str]
-
-PERIODIC_SIMULATORS: tuple[str, ...] = ("navier-stokes-torus",)
-"""Grid simulators whose domain is a torus whatever their parameters."""
 
 VAL_FRACTION = 0.1
 """Share of the training simulations held out for validation when a card has no val split."""
@@ -69,7 +65,7 @@ _STATE_DIMS = ("sim", "time", "y", "x")
 
 def is_grid_card(card: Card) -> bool:
     """Whether ``card``'s simulator writes grid fields rather than particle trajectories."""
-    return issubclass(SYSTEMS[card.simulator].params, GridParams)
+    return SYSTEMS[card.simulator].kind == "grid"
 
 
 def check_model_kind(model: str, card: Card) -> None:
@@ -90,7 +86,8 @@ def check_model_kind(model: str, card: Card) -> None:
 
 def is_periodic(simulator: str, params: Mapping[str, Any]) -> bool:
     """Whether a grid of ``simulator`` with ``params`` wraps around (see the module docstring)."""
-    return simulator in PERIODIC_SIMULATORS or params.get("boundary") == "periodic"
+    system = SYSTEMS[simulator]
+    return system.periodic(resolve_params(system, params))
 
 
 @dataclass(frozen=True)

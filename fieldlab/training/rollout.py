@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fieldlab.training.conservation import Conservation, momentum
+from fieldlab.simulators.conservation import Conserved, momentum
 from fieldlab.training.data import TaskFrames, Trajectories
 from fieldlab.training.forecaster import Forecaster
 
@@ -76,7 +76,7 @@ def rollout(
     return Rollout(ts, pos, vel, traj.position[:, ts], traj.velocity[:, ts], traj.scalar)
 
 
-def conservation_drift(roll: Rollout, law: Conservation) -> dict[str, np.ndarray]:
+def conservation_drift(roll: Rollout, law: Conserved) -> dict[str, np.ndarray]:
     """Mean absolute drift from the start, per step ``(K + 1,)``, of the rollout and the data.
 
     Keys: ``energy_drift``, ``energy_drift_data`` (where energy is conserved),

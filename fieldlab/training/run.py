@@ -31,13 +31,12 @@ from matplotlib.figure import Figure
 import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.fields.monitor import (
-    PER_SIMULATION_FIELDS,
-    SHARED_FIELDS,
     FieldMonitor,
     SimulationFieldMonitor,
     field_monitor,
 )
 from fieldlab.models import MODEL_NAMES, UnknownModelError
+from fieldlab.simulators import get_system
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config
 from fieldlab.training.data import (
@@ -336,7 +335,7 @@ def _field_monitor(
 ) -> FieldMonitor | SimulationFieldMonitor | None:
     """A monitor of the discovered field, for a field model on a system whose field is known."""
     card = load_card(config.dataset)
-    if config.model != "field" or card.simulator not in SHARED_FIELDS + PER_SIMULATION_FIELDS:
+    if config.model != "field" or get_system(card.simulator).field_scope == "none":
         return None
     val = load_trajectories(config.dataset, "val", data_root=data_root, limit=100)
     return field_monitor(
