@@ -37,10 +37,10 @@ from fieldlab.fields.learned import learned_field
 from fieldlab.fields.monitor import FieldMonitor, cap_norm
 from fieldlab.fields.truth import true_field
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.data import TaskFrames, load_trajectories
-from fieldlab.training.evaluate import load_forecaster_from_run
-from fieldlab.training.rollout import rollout
+from fieldlab.training.particles.data import TaskFrames, load_trajectories
+from fieldlab.training.particles.rollout import rollout
 from fieldlab.training.run import train
+from fieldlab.training.runs import load_forecaster_from_run
 
 CONTEXT, PREDICT = 29, 20
 

@@ -36,8 +36,8 @@ import torch
 import mlflow
 from fieldlab.models import GraphSpec
 from fieldlab.training import TrainConfig, load_forecaster_from_run, load_task, train
-from fieldlab.training.data import TaskData
-from fieldlab.training.forecaster import Forecaster
+from fieldlab.training.particles.data import TaskData
+from fieldlab.training.particles.forecaster import Forecaster
 
 PUBLISHED_MSE = 0.0071
 PUBLISHED_LINEAR_MSE = 0.0819

@@ -40,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fieldlab.models import GraphSpec, build_graph, build_model
 from fieldlab.testing.reference_egnn import Aggregation, ReferenceEGNN
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.data import TaskData, load_task
 from fieldlab.training.flat_parameters import FlatParameters
-from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import TaskData, load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 
 BATCH, PARTICLES, DIM, HIDDEN, LAYERS = 100, 5, 3, 64, 4
 DATASET, N_TRAIN = "egnn-charged-3d", 3000
@@ -117,8 +118,10 @@ def fieldlab_loop(train: TaskData, val: TaskData, threads: int):
         velocity_weight=0.0,
         threads=threads,
     )
-    model = build_forecaster("egnn", dim=DIM, spec=config.graph, hidden=HIDDEN, layers=LAYERS)
-    trainer = Trainer(config, model, train, val)
+    model = build_forecaster(
+        "egnn", dim=DIM, spec=config.particles.graph, hidden=HIDDEN, layers=LAYERS
+    )
+    trainer = Trainer(config, model, train, val, ParticleObjective(config, val))
 
     def epoch() -> float:
         t0 = time.perf_counter()

@@ -48,3 +48,7 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 class TrainingError(FieldlabError, ValueError):
     """A training or evaluation request that cannot run: a dataset without the task's frames, a
     bad configuration, a run or checkpoint that cannot be found; the message names the input."""
+
+
+class SettingsError(FieldlabError, ValueError):
+    """A ``--set KEY=VALUE`` option that is not KEY=VALUE or whose value is not YAML."""

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from fieldlab.cli import app
-from fieldlab.cybloids_cli import resolve_target
+from fieldlab.cli.cybloids import resolve_target
 from fieldlab.errors import ParameterError
 
 runner = CliRunner()

@@ -1,7 +1,7 @@
 """Evaluate the field a trained forecaster discovered, in physical units.
 
 A :class:`~fieldlab.models.field_forecaster.FieldForecaster` inside a training
-:class:`~fieldlab.training.forecaster.Forecaster` works on scaled positions :math:`x / s_x` (and
+:class:`~fieldlab.training.particles.forecaster.Forecaster` works on scaled positions :math:`x / s_x` (and
 velocities :math:`v / s_v`) but returns the physical field per unit charge or mass, so evaluating
 it at physical points only needs the scales. A field that differs per simulation is evaluated
 for one simulation at a time, conditioned on the frames that simulation showed

@@ -18,26 +18,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from torch import nn
 
-from fieldlab.fields.figures import field_figure
 from fieldlab.fields.learned import conditioned_field, learned_field
 from fieldlab.fields.region import FieldRegion, visited_region
 from fieldlab.fields.score import FieldScore, score_field
 from fieldlab.fields.truth import true_field
 from fieldlab.simulators import get_system
+from fieldlab.viz.fields import field_figure
 
-if TYPE_CHECKING:
-    from fieldlab.training.data import Trajectories
+
+class Trajectories(Protocol):
+    """Validation trajectories: ``position``, ``velocity`` ``(S, T, P, D)`` and, for a field drawn
+    per simulation, each simulation's ``source_position`` ``(S, K, D)``."""
+
+    dataset: str
+    position: np.ndarray
+    velocity: np.ndarray
+    source_position: np.ndarray | None
 
 
 def cap_norm(f: np.ndarray, cap: float) -> np.ndarray:
     """Scale every vector of ``f (M, D)`` whose norm exceeds ``cap`` down to that norm."""
     n = np.linalg.norm(f, axis=-1, keepdims=True)
     return f * np.minimum(1.0, cap / np.maximum(n, 1e-300))
+
+
+def _figures(
+    region: FieldRegion, true: np.ndarray, learned: np.ndarray, title: str
+) -> dict[str, Any]:
+    """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
+    g, seen = region.grid, region.visited
+    return {
+        "fields/true": field_figure(g, seen, true, f"{title}: true field"),
+        "fields/learned": field_figure(g, seen, learned, "learned field"),
+        "fields/error": field_figure(g, seen, learned - true, "learned - true"),
+    }
 
 
 @dataclass
@@ -91,12 +110,7 @@ class FieldMonitor:
 
     def figures(self, model: nn.Module) -> dict[str, Any]:
         """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
-        true, learned = self.on_grid(model)
-        return {
-            "fields/true": field_figure(self.region, true, f"{self.system}: true field"),
-            "fields/learned": field_figure(self.region, learned, "learned field"),
-            "fields/error": field_figure(self.region, learned - true, "learned - true"),
-        }
+        return _figures(self.region, *self.on_grid(model), self.system)
 
 
 @dataclass
@@ -162,13 +176,8 @@ class SimulationFieldMonitor:
 
     def figures(self, model: nn.Module) -> dict[str, Any]:
         """``fields/true``, ``fields/learned`` and ``fields/error`` of simulation 0."""
-        true, learned = self.on_grid(model)
         title = f"{self.system}, validation simulation 0"
-        return {
-            "fields/true": field_figure(self.region, true, f"{title}: true field"),
-            "fields/learned": field_figure(self.region, learned, "learned field"),
-            "fields/error": field_figure(self.region, learned - true, "learned - true"),
-        }
+        return _figures(self.region, *self.on_grid(model), title)
 
 
 def field_monitor(

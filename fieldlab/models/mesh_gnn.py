@@ -18,7 +18,7 @@ so it is applied once per node after the sum rather than once per edge. Sums (no
 point on a bounded grid see its missing neighbours.
 
 The output :math:`\hat\delta_i` ``(N, C)`` is the increment of the ``C`` fields over one step, in
-the caller's units: :class:`~fieldlab.training.grid_forecaster.GridForecaster` adds it to the
+the caller's units: :class:`~fieldlab.training.grid.forecaster.GridForecaster` adds it to the
 input (a residual update in time), :math:`\hat u_{t+1} = u_t + \sigma_\Delta \hat\delta`.
 
 **Against MeshGraphNet.** The same encode-process-decode with residual node updates and summed

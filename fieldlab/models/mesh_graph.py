@@ -85,6 +85,16 @@ class Mesh:
         if not (self.hx > 0 and self.hy > 0):
             raise ValueError(f"grid spacings must be positive, got hx={self.hx}, hy={self.hy}")
 
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(x_min, x_max, y_min, y_max)`` of the cells' outer edges, for drawing."""
+        return (
+            self.x0 - self.hx / 2,
+            self.x0 + (self.nx - 0.5) * self.hx,
+            self.y0 - self.hy / 2,
+            self.y0 + (self.ny - 0.5) * self.hy,
+        )
+
     @classmethod
     def from_coords(cls, x: np.ndarray, y: np.ndarray, *, periodic: bool) -> Mesh:
         """The mesh of evenly spaced, increasing coordinates ``x (nx,)``, ``y (ny,)``."""

@@ -1,6 +1,9 @@
 """The resolved configuration of one training run.
 
-A :class:`TrainConfig` is plain, validated data: defaults, then a YAML file (``--config FILE``),
+A :class:`TrainConfig` is plain, validated data: the settings every kind of data shares, and one
+section per kind (``particles``, ``grid``: :data:`fieldlab.training.problem.KINDS`) whose settings
+apply to that kind alone; a setting of another kind than the dataset's is an error
+(:func:`check_sections`). It is built from defaults, then a YAML file (``--config FILE``),
 then the command-line options, each overriding the one before. It is logged whole to MLflow
 (``config.json``) and stored in every checkpoint, so a run can be resumed and reproduced from it.
 Unknown keys are errors that name the key and list the valid ones.
@@ -13,35 +16,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from fieldlab.errors import TrainingError
-from fieldlab.models.field_forecaster import FieldOptions
-from fieldlab.models.graphs import GraphSpec
-from fieldlab.models.mesh_graph import MeshSpec
+from fieldlab.training.problem import KINDS, Kind
 
 
-class TrainConfig(BaseModel):
-    """Everything that determines a training run (see the module docstring)."""
+class CommonConfig(BaseModel):
+    """The settings every kind of data shares (see the module docstring)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dataset: str = Field(description="catalogued dataset name, e.g. egnn-charged-3d-mini")
-    model: str = Field("egnn", description="forecaster: egnn, gnn, linear, field or mesh-gnn")
+    model: str = Field("egnn", description="forecaster, e.g. egnn or mesh-gnn (by kind of data)")
     hidden: int = Field(64, ge=1, description="hidden units per layer")
     layers: int = Field(4, ge=1, description="message-passing layers")
-    graph: GraphSpec = Field(default_factory=GraphSpec, description="topology and node features")
-    mesh: MeshSpec = Field(
-        default_factory=MeshSpec, description="grid datasets: the stencil and node features"
-    )
-    field: FieldOptions = Field(
-        default_factory=FieldOptions,
-        description="the neural field of --model field (horizon and scales come from the data)",
-    )
-    scalar: Literal["auto", "charge", "mass", "none"] = Field(
-        "auto",
-        description="per-particle scalar for the edge attribute s_i s_j (auto: charge, mass)",
-    )
     epochs: int = Field(100, ge=1, description="epochs (the length of the cosine schedule)")
     lr: float = Field(5e-4, gt=0.0)
     weight_decay: float = Field(1e-12, ge=0.0)
@@ -49,21 +45,6 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(100, ge=1)
     seed: int = Field(0, ge=0, description="initialisation and shuffling")
     max_train: int | None = Field(None, ge=1, description="use the first N training simulations")
-    all_frames: bool = Field(
-        False, description="train on every (t, t + horizon) frame pair, not only the task's frame"
-    )
-    normalise: bool = Field(True, description="divide positions and velocities by a global scale")
-    velocity_weight: float = Field(
-        1.0, ge=0.0, description="weight of the target-velocity MSE in the loss (rollouts need it)"
-    )
-    rollout_steps: int = Field(
-        1, ge=1, description="train on K-step rollouts: the loss averaged over K fed-back steps"
-    )
-    rollout_warmup: int = Field(
-        0,
-        ge=0,
-        description="grow the fed-back steps from 1 to rollout_steps over the first N epochs",
-    )
     grad_clip: float | None = Field(
         None, gt=0.0, description="clip the gradient's norm to this (null: never)"
     )
@@ -77,7 +58,7 @@ class TrainConfig(BaseModel):
     time_budget_s: float | None = Field(
         None, gt=0.0, description="wall-time budget; with the cosine schedule it sets its length"
     )
-    figure_every: int = Field(10, ge=1, description="log the trajectory figure every N epochs")
+    figure_every: int = Field(10, ge=1, description="log the training figures every N epochs")
     dtype: Literal["float32", "float64"] = "float32"
     threads: int | None = Field(
         1, ge=1, description="torch CPU threads; small graphs train fastest on one (null: torch's)"
@@ -85,32 +66,99 @@ class TrainConfig(BaseModel):
     experiment: str = Field("fieldlab", description="MLflow experiment name")
     run_name: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, data: Any) -> Any:
+        """Settings of one kind of data may be given at the top level (see :func:`build_config`)."""
+        return _nest(data) if isinstance(data, dict) else data
+
     def with_updates(self, **updates: Any) -> TrainConfig:
         """A copy with ``updates`` applied and validated (``None`` values are ignored)."""
         data = self.model_dump()
         data.update({k: v for k, v in updates.items() if v is not None})
         return build_config(data)
 
+    def settings(self, kind: Kind) -> Any:
+        """The section of ``kind`` (e.g. ``config.settings(PARTICLES).rollout_steps``)."""
+        return getattr(self, kind.name)
+
+
+TrainConfig = create_model(  # one section per registered kind of data
+    "TrainConfig",
+    __base__=CommonConfig,
+    __doc__="Everything that determines a training run (see the module docstring).",
+    **{
+        name: (kind.settings, Field(default_factory=kind.settings, description=f"{name} data"))
+        for name, kind in KINDS.items()
+    },
+)
+
+
+def _section_of(key: str) -> str | None:
+    """The kind whose section defines ``key``, if exactly one does."""
+    owners = [n for n, k in KINDS.items() if key in k.settings.model_fields]
+    return owners[0] if len(owners) == 1 else None
+
+
+def _nest(data: dict[str, Any]) -> dict[str, Any]:
+    """Move top-level keys of one kind's section (``all_frames``) and dotted keys
+    (``particles.all_frames``) into that section, so both spellings work on the command line."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        section, dot, rest = key.partition(".")
+        if dot and section in KINDS:
+            out.setdefault(section, {})[rest] = value
+        elif key not in CommonConfig.model_fields and key not in KINDS and _section_of(key):
+            out.setdefault(_section_of(key), {})[key] = value
+        elif key in KINDS and isinstance(value, dict):
+            out.setdefault(key, {}).update(value)
+        else:
+            out[key] = value
+    return out
+
 
 def _describe(err: ValidationError) -> str:
     parts = []
+    valid = [*CommonConfig.model_fields, *(f"{k}.<setting>" for k in KINDS)]
     for e in err.errors():
         where = ".".join(str(x) for x in e["loc"]) or "config"
         if e["type"] == "extra_forbidden":
-            parts.append(
-                f"{where!r} is not a training setting; valid: {', '.join(TrainConfig.model_fields)}"
-            )
+            parts.append(f"{where!r} is not a training setting; valid: {', '.join(valid)}")
         else:
             parts.append(f"{where!r}: {e['msg']}")
     return "; ".join(parts)
 
 
 def build_config(data: dict[str, Any], source: str = "training config") -> TrainConfig:
-    """Validate a mapping into a :class:`TrainConfig`; errors name ``source`` and the key."""
+    """Validate a mapping into a :class:`TrainConfig`; errors name ``source`` and the key.
+
+    A setting of one kind of data may be given at the top level (``all_frames: true``) or in
+    its section (``particles: {all_frames: true}``, ``particles.all_frames``).
+    """
     try:
         return TrainConfig(**data)
     except ValidationError as err:
         raise TrainingError(f"{source}: {_describe(err)}") from None
+
+
+def check_sections(config: TrainConfig, kind: Kind) -> None:
+    """Refuse settings of another kind of data than ``kind`` (the dataset's), naming them."""
+    for name, other in KINDS.items():
+        if other is kind:
+            continue
+        given = config.settings(other).model_dump(exclude_defaults=True)
+        if given:
+            keys = ", ".join(f"{name}.{k}" for k in given)
+            raise TrainingError(
+                f"setting {keys} applies to {name} datasets, but dataset {config.dataset!r} holds "
+                f"{kind.name} data; remove it"
+            )
+
+
+def logged_settings(config: TrainConfig, kind: Kind) -> dict[str, Any]:
+    """The settings that apply to a run on ``kind`` data: the common ones and its section."""
+    data = config.model_dump(mode="json")
+    return {k: v for k, v in data.items() if k not in KINDS or k == kind.name}
 
 
 def load_config(

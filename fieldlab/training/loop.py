@@ -1,16 +1,13 @@
 r"""The training loop: Adam, an optional cosine schedule, early stopping, exact resumption.
 
-One epoch shuffles the training samples with a seeded generator, builds one batched graph per
-batch and minimises
-
-.. math:: L = \mathrm{MSE}(\hat x, x) + w_v\, \mathrm{MSE}(\hat v, v)
-
-at the target frame (the mean over samples, particles and coordinates; ``w_v`` is
-``velocity_weight``; the published EGNN loss is the first term alone), or with
-``rollout_steps = K`` its mean over ``K`` steps that feed the model its own prediction, and
-optionally clips the gradient's norm (``grad_clip``). Adam updates all weights as one vector
-(:class:`~fieldlab.training.flat_parameters.FlatParameters`). Every ``val_every``
-epochs the validation position MSE decides early stopping and the best weights.
+One epoch shuffles the training samples with a seeded generator and, batch by batch, minimises
+the loss of the run's :class:`Objective` (a :class:`~fieldlab.training.problem.Problem`: the
+particle loss of :mod:`fieldlab.training.particles.objective`, the grid increment loss of
+:mod:`fieldlab.training.grid.objective`), optionally clipping the gradient's norm
+(``grad_clip``). Adam updates all weights as one vector
+(:class:`~fieldlab.training.flat_parameters.FlatParameters`). Every ``val_every`` epochs the
+objective's ``val_mse`` decides early stopping and the best weights. The loop itself knows no
+kind of data: samples are any object with ``len()`` and ``subset(index)``.
 
 The loop knows nothing of MLflow or files: a :class:`Hooks` object receives each epoch's metrics,
 each new best and each end of session, and :meth:`Trainer.state_dict` /
@@ -39,15 +36,36 @@ from typing import Any, Literal, Protocol
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
 
 from fieldlab.errors import TrainingError
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.data import TaskData
 from fieldlab.training.flat_parameters import FlatParameters
-from fieldlab.training.forecaster import Forecaster
 from fieldlab.training.schedule import learning_rate
 
 StopReason = Literal["finished", "early_stopped", "time_budget", "epoch_budget", "interrupted"]
+
+
+class Samples(Protocol):
+    """Training or validation samples: a length and a subset by index."""
+
+    dataset: str
+
+    def __len__(self) -> int: ...
+
+    def subset(self, index: torch.Tensor) -> Any: ...
+
+
+class Objective(Protocol):
+    """What the loop minimises and validates (:class:`~fieldlab.training.problem.Problem`)."""
+
+    def batch_loss(self, model: nn.Module, batch: Any, epoch: int) -> tuple[torch.Tensor, Any]: ...
+
+    def val_metrics(self, model: nn.Module) -> dict[str, float]: ...
+
+    def epoch_metrics(self, epoch: int) -> dict[str, float]: ...
+
+    def advice(self, before_first_update: bool) -> list[str]: ...
 
 
 class Hooks(Protocol):
@@ -72,28 +90,20 @@ class LoopState:
     stopped: str | None = None
 
 
-@torch.no_grad()
-def evaluate_mse(model: Forecaster, data: TaskData, batch_size: int) -> tuple[float, float]:
-    """Position and velocity MSE at the target frame over all of ``data``."""
-    model.eval()
-    sum_x = sum_v = 0.0
-    for start in range(0, len(data), batch_size):
-        part = data.subset(torch.arange(start, min(start + batch_size, len(data))))
-        x, v = model.predict(part.position, part.velocity, part.scalar, part.context)
-        sum_x += float(((x - part.target_position) ** 2).sum())
-        sum_v += float(((v - part.target_velocity) ** 2).sum())
-    n = data.target_position.numel()
-    return sum_x / n, sum_v / n
-
-
 class Trainer:
-    """Fits ``model`` to ``train``, validating on ``val``, as ``config`` says."""
+    """Fits ``model`` to ``train``, validating on ``val``, as ``config`` and ``objective`` say."""
 
     def __init__(
-        self, config: TrainConfig, model: Forecaster, train: TaskData, val: TaskData
+        self,
+        config: TrainConfig,
+        model: nn.Module,
+        train: Samples,
+        val: Samples,
+        objective: Objective,
     ) -> None:
         self.config = config
         self.model = model
+        self.objective = objective
         self.train_data = train
         self.val_data = val
         self.flat = FlatParameters(model)
@@ -125,41 +135,9 @@ class Trainer:
         self.best_weights = state["best_weights"]
 
     # -- one epoch -----------------------------------------------------------------------------
-    def _batch_loss(self, part: TaskData) -> tuple[torch.Tensor, torch.Tensor]:
-        """The loss to minimise on one batch, and the MSE reported as ``train_mse``.
-
-        This and :meth:`_val_metrics` are the objective; a subclass that overrides both trains
-        another kind of model with the same loop (:class:`~fieldlab.training.grid_loop.GridTrainer`).
-        """
-        w = self.config.velocity_weight
-        x, v = part.position, part.velocity
-        # k states: the model is fed its own prediction k - 1 times
-        targets = part.targets()[: self.rollout_now()]
-        loss = mse_x = part.position.new_zeros(())
-        for target_x, target_v in targets:
-            x, v = self.model.predict(x, v, part.scalar, part.context)
-            step_x = torch.mean((x - target_x) ** 2)
-            step = step_x + w * torch.mean((v - target_v) ** 2) if w else step_x
-            loss, mse_x = loss + step / len(targets), mse_x + step_x / len(targets)
-        return loss, mse_x
-
-    def rollout_now(self) -> int:
-        r"""Fed-back steps in this epoch's loss: :math:`k = \min(K, 1 + \lfloor (K - 1)\, e / W
-        \rfloor)` in epoch :math:`e` with ``rollout_steps`` :math:`K` and ``rollout_warmup``
-        :math:`W`, so training starts on single steps (a fresh model fed its own predictions can
-        diverge within a few steps) and reaches :math:`K` at epoch :math:`W`; :math:`K` if
-        :math:`W = 0`."""
-        k, warmup = self.config.rollout_steps, self.config.rollout_warmup
-        if warmup == 0:
-            return k
-        return min(k, 1 + (k - 1) * self.state.epoch // warmup)
-
     def _val_metrics(self) -> dict[str, float]:
         """Validation metrics of the current weights; ``val_mse`` decides the best epoch."""
-        val_mse, val_vmse = evaluate_mse(
-            self.model, self.val_data, max(self.config.batch_size, 500)
-        )
-        return {"val_mse": val_mse, "val_velocity_mse": val_vmse}
+        return self.objective.val_metrics(self.model)
 
     def train_epoch(self) -> tuple[float, float] | None:
         """Mean loss and MSE over one pass of shuffled batches; ``None`` if stopped part-way."""
@@ -171,7 +149,7 @@ class Trainer:
             if self._stop is not None and self._stop.is_set():
                 return None
             idx = order[start : start + bs]
-            loss, mse_x = self._batch_loss(data.subset(idx))
+            loss, mse_x = self.objective.batch_loss(self.model, data.subset(idx), self.state.epoch)
             if not torch.isfinite(loss):
                 raise TrainingError(self._diverged(float(loss)))
             self.flat.zero_grad()
@@ -185,18 +163,14 @@ class Trainer:
 
     def _diverged(self, loss: float) -> str:
         """What to tell the user when the training loss is not finite."""
-        cfg = self.config
         where = f"dataset {self.train_data.dataset!r}: the training loss became {loss} in epoch "
-        fewer_steps = (
-            f"train on fewer fed-back steps (rollout_steps, now {cfg.rollout_steps}) or grow "
-            f"them over the first epochs (rollout_warmup, now {cfg.rollout_warmup})"
-        )
         if not self.optimizer.state:  # no update yet: the initial model diverges by itself
-            fix = fewer_steps if cfg.rollout_steps > 1 else "keep normalisation on"
+            fix = " or ".join(self.objective.advice(True))
             return f"{where}{self.state.epoch}, before the first update; {fix}"
-        fixes = [f"lower the learning rate (--lr, now {cfg.lr:g})", "keep normalisation on"]
-        if cfg.rollout_steps > 1:
-            fixes.insert(0, fewer_steps)
+        fixes = [
+            *self.objective.advice(False),
+            f"lower the learning rate (--lr, now {self.config.lr:g})",
+        ]
         return f"{where}{self.state.epoch}; " + " or ".join(fixes)
 
     def _replan(self) -> None:
@@ -317,8 +291,7 @@ class Trainer:
             return None
         train_loss, train_mse = losses
         metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
-        if cfg.rollout_steps > 1:
-            metrics["rollout_steps"] = float(self.rollout_now())
+        metrics.update(self.objective.epoch_metrics(st.epoch))
         last = st.epoch + 1 >= st.planned_epochs
         if (st.epoch + 1) % cfg.val_every == 0 or last:
             metrics.update(self._validate())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,13 +31,13 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import Metric
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 import mlflow
 from fieldlab.catalog import load_card, locate
-from fieldlab.training.forecaster import Forecaster
-from fieldlab.training.pyfunc import forecaster_payload
+from fieldlab.training.problem import Scores
 from fieldlab.training.store import default_tracking_uri, local_artifact_root
 
 SERVED_MODEL_CODE = Path(__file__).with_name("served_model.py")
@@ -94,33 +95,6 @@ def log_figure_step(fig: Figure, key: str, step: int) -> None:
     mlflow.log_image(figure_image(fig), key=key, step=step)
 
 
-def log_forecaster(
-    model: Forecaster,
-    *,
-    name: str,
-    dim: int,
-    hidden: int,
-    layers: int,
-    example: Mapping[str, torch.Tensor],
-) -> ModelInfo:
-    """Log ``model`` as the run's MLflow model ``model`` with a tensor signature.
-
-    ``example`` holds ``position``, ``velocity`` (``scalar``, ``context``) of a few samples; the signature
-    is inferred from it and from the model's prediction on it.
-    """
-    inputs = {k: v.detach().cpu().numpy() for k, v in example.items()}
-    with torch.no_grad():
-        x, v = model.eval().predict(
-            example["position"], example["velocity"], example.get("scalar"), example.get("context")
-        )
-    return log_pyfunc_model(
-        forecaster_payload(model, name=name, dim=dim, hidden=hidden, layers=layers),
-        "particles",
-        inputs,
-        {"position": x.numpy(), "velocity": v.numpy()},
-    )
-
-
 def log_pyfunc_model(
     payload: Mapping[str, Any],
     kind: str,
@@ -129,7 +103,9 @@ def log_pyfunc_model(
 ) -> ModelInfo:
     """Log the run's MLflow model ``model``: ``payload`` saved as the artifact ``forecaster.pt``,
     served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
-    (``"particles"`` or ``"grid"``), with the tensor signature of the example ``inputs -> outputs``."""
+    (a key of :data:`~fieldlab.training.problem.KINDS`), with the tensor signature of the example
+    ``inputs -> outputs``. The requirements are declared, not inferred (inference imports the
+    model in a subprocess, which costs seconds)."""
     signature = infer_signature(dict(inputs), dict(outputs))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
@@ -150,3 +126,22 @@ def iter_metric(run_id: str, key: str) -> Iterator[tuple[int, float]]:
     client = mlflow.tracking.MlflowClient()
     for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step):
         yield m.step, m.value
+
+
+def log_scores(scores: Scores, *, prefix: str, where: str = "", run_id: str | None = None) -> None:
+    """Log ``scores`` to run ``run_id`` (default: the active run) without changing its status:
+    metrics as ``<prefix><name>``, curves with the frame as the step, and figures as
+    ``figures/<where><file>``."""
+    client = mlflow.tracking.MlflowClient()
+    rid = run_id or mlflow.active_run().info.run_id
+    now = int(time.time() * 1000)
+    metrics = [Metric(prefix + k, float(v), now, 0) for k, v in scores.metrics.items()]
+    for key, values in scores.curves.items():
+        metrics += [
+            Metric(prefix + key, float(v), now, int(f))
+            for f, v in zip(scores.frames, values, strict=True)
+        ]
+    for start in range(0, len(metrics), 1000):  # MLflow's batch limit
+        client.log_batch(rid, metrics=metrics[start : start + 1000])
+    for name, fig in scores.figures.items():
+        client.log_figure(rid, fig, f"figures/{where}{name}")

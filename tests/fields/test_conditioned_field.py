@@ -17,9 +17,10 @@ from fieldlab.models import FieldOptions, GraphSpec, build_graph, build_model
 from fieldlab.models.trajectory_encoder import TrajectoryEncoder
 from fieldlab.testing import EquivarianceError, assert_equivariant
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.data import context_window, load_task, load_trajectories
-from fieldlab.training.evaluate import load_forecaster_from_run
-from fieldlab.training.run import _build, _field_monitor, train
+from fieldlab.training.particles.data import context_window, load_task, load_trajectories
+from fieldlab.training.particles.problem import Problem as ParticleProblem
+from fieldlab.training.run import train
+from fieldlab.training.runs import load_forecaster_from_run
 
 DATASET = "aether-gravitational-3d-mini"
 CONTEXT = 43  # the task shows frames 0..43 and forecasts from frame 43
@@ -131,8 +132,8 @@ def test_a_short_training_discovers_each_simulations_field(data_root: Path, tmp_
         figure_every=4,
         field={"latent_dim": 16, "hidden": 64, "fourier_sigma": 0.25},
     )
-    model, _, _ = _build(cfg, data_root)
-    monitor = _field_monitor(cfg, data_root)
+    problem = ParticleProblem(cfg, data_root)
+    model, monitor = problem.model, problem.fields
     assert isinstance(monitor, SimulationFieldMonitor)
     initial = monitor.score(model)
     result = train(
@@ -160,8 +161,6 @@ def test_a_short_training_discovers_each_simulations_field(data_root: Path, tmp_
 
 
 def test_rollout_loss_feeds_the_model_its_own_predictions(data_root: Path) -> None:
-    from fieldlab.training.loop import Trainer
-
     torch.manual_seed(0)
     cfg = TrainConfig(
         dataset=DATASET,
@@ -175,9 +174,10 @@ def test_rollout_loss_feeds_the_model_its_own_predictions(data_root: Path) -> No
         dtype="float64",
         field={"latent_dim": 4, "hidden": 16},
     )
-    model, train_data, val_data = _build(cfg, data_root)
+    problem = ParticleProblem(cfg, data_root)
+    model, train_data = problem.model, problem.train_data
     part = train_data.subset(torch.arange(6))
-    loss, mse = Trainer(cfg, model, train_data, val_data)._batch_loss(part)
+    loss, mse = problem.batch_loss(model, part, epoch=0)
     x, v, expected, expected_mse = part.position, part.velocity, 0.0, 0.0
     for target_x, target_v in part.targets():
         x, v = model.predict(x, v, part.scalar, part.context)  # the same context every step
@@ -188,5 +188,4 @@ def test_rollout_loss_feeds_the_model_its_own_predictions(data_root: Path) -> No
     assert float(loss) == pytest.approx(expected, rel=1e-12)
     assert float(mse) == pytest.approx(expected_mse, rel=1e-12)
     pairs = replace(part, later_position=None, later_velocity=None)
-    trainer = Trainer(cfg, model, train_data, val_data)
-    assert float(trainer._batch_loss(pairs)[0]) < float(loss)  # errors grow along a rollout
+    assert float(problem.batch_loss(model, pairs, epoch=0)[0]) < float(loss)  # errors grow

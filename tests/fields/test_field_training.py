@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import mlflow
-from fieldlab.fields.compare import compare_runs
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.run import _build, _field_monitor, train
+from fieldlab.training.field_comparison import compare_runs
+from fieldlab.training.particles.problem import Problem as ParticleProblem
+from fieldlab.training.run import train
 
 DATASET = "aether-electrostatic-2d-mini"
 
@@ -49,8 +50,8 @@ def _config(**updates: object) -> TrainConfig:
 def trained(data_root: Path, store: str, tmp_path_factory: pytest.TempPathFactory):
     torch.set_num_threads(1)
     cfg = _config()
-    model, _, _ = _build(cfg, data_root)
-    initial = _field_monitor(cfg, data_root).score(model)
+    problem = ParticleProblem(cfg, data_root)
+    initial = problem.fields.score(problem.model)
     result = train(
         cfg,
         data_root=data_root,

@@ -11,7 +11,8 @@ import torch
 
 import mlflow
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.run import _build, _field_monitor, train
+from fieldlab.training.particles.problem import Problem as ParticleProblem
+from fieldlab.training.run import train
 
 DATASET = "lorentz-charged-3d-mini"
 
@@ -31,8 +32,8 @@ def test_only_a_velocity_field_discovers_the_lorentz_force(
         max_train=100, all_frames=True, figure_every=100, patience=None,
         field={"hidden": 64, "velocity_input": velocity_input},
     )  # fmt: skip
-    model, _, _ = _build(cfg, data_root)
-    initial = _field_monitor(cfg, data_root).score(model)
+    problem = ParticleProblem(cfg, data_root)
+    initial = problem.fields.score(problem.model)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = train(
         cfg, data_root=data_root, tracking_uri=store, checkpoint_root=tmp_path, progress=False

@@ -9,11 +9,11 @@ import torch
 
 from fieldlab.errors import ParameterError
 from fieldlab.fields import score_field, true_field, visited_region
-from fieldlab.fields.figures import comparison_figure, field_figure
 from fieldlab.models import FieldOptions, GraphSpec, build_graph, build_model
 from fieldlab.models.neural_field import NeuralField
 from fieldlab.simulators import resolve_params
 from fieldlab.simulators.electrostatic_field import sources
+from fieldlab.viz.fields import comparison_figure, field_figure
 
 
 def _points_away_from_sources(n: int, seed: int) -> np.ndarray:

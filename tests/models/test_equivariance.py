@@ -14,7 +14,7 @@ from fieldlab.testing import (
     equivariance_error,
     random_orthogonal,
 )
-from fieldlab.training.forecaster import build_forecaster
+from fieldlab.training.particles.forecaster import build_forecaster
 
 CHARGE = ("scalar_product",)
 CHARGE_AND_DISTANCE = ("scalar_product", "input_sq_distance")  # the published n-body edge inputs

@@ -19,7 +19,7 @@ def test_precedence_and_explicit_nulls(tmp_path: Path) -> None:
     assert config.lr == 0.2  # the flag wins over the file
     assert config.hidden == 32  # a flag that was not given leaves the file's value
     assert config.patience is None  # --set patience=null switches early stopping off
-    assert (config.graph.kind, config.graph.k) == ("knn", 3)
+    assert (config.particles.graph.kind, config.particles.graph.k) == ("knn", 3)
     assert config.epochs == 100  # a default
 
 

@@ -15,9 +15,10 @@ from fieldlab.cli import app
 from fieldlab.errors import DatasetNotFoundError, TrainingError, UnknownDatasetError
 from fieldlab.models import UnknownModelError
 from fieldlab.training.config import load_config
-from fieldlab.training.data import load_task
-from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 from fieldlab.training.run import train
 from tests.training.conftest import DATASET, tiny_config
 
@@ -121,13 +122,17 @@ def test_a_diverging_loss_stops_training_with_advice_that_fits(
     """A model that diverges by itself needs other advice than one that a large step threw off."""
     config = tiny_config(lr=lr, **updates)
     data = load_task(
-        DATASET, "train", limit=40, all_frames=config.all_frames, rollout_steps=config.rollout_steps
+        DATASET,
+        "train",
+        limit=40,
+        all_frames=config.particles.all_frames,
+        rollout_steps=config.particles.rollout_steps,
     )
     torch.manual_seed(0)
-    model = build_forecaster("egnn", dim=3, spec=config.graph, hidden=16, layers=2)
+    model = build_forecaster("egnn", dim=3, spec=config.particles.graph, hidden=16, layers=2)
     if lr < 1:  # weights so large that the initial model's prediction overflows
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(1e30)
     with pytest.raises(TrainingError, match=re.escape(advice)):
-        Trainer(config, model, data, data).fit(progress=False)
+        Trainer(config, model, data, data, ParticleObjective(config, data)).fit(progress=False)

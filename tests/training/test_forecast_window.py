@@ -9,8 +9,8 @@ import numpy as np
 
 from fieldlab.catalog import load_card
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.data import forecast_start, forecast_window, load_trajectories
-from fieldlab.training.run import _ParticlePlan
+from fieldlab.training.particles.data import forecast_start, forecast_window, load_trajectories
+from fieldlab.training.particles.problem import Problem as ParticleProblem
 
 AETHER = "aether-electrostatic-2d-mini"
 EGNN_CARD = "egnn-charged-3d-mini"
@@ -52,7 +52,7 @@ def test_the_training_figure_of_an_unconditioned_model_starts_at_the_input_frame
 ) -> None:
     root = mini_data(AETHER)
     config = TrainConfig(dataset=AETHER, model="egnn", hidden=8, layers=1, epochs=1)
-    plan = _ParticlePlan(config, root)
+    plan = ParticleProblem(config, root)
     full = load_trajectories(AETHER, "val", data_root=root, limit=3)
     assert plan.traj.context is None
     np.testing.assert_array_equal(plan.traj.time, full.time[forecast_start(load_card(AETHER)) :])

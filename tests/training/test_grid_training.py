@@ -19,9 +19,9 @@ from fieldlab.errors import TrainingError
 from fieldlab.models import Mesh, MeshSpec
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.evaluate import evaluate
-from fieldlab.training.grid_data import is_periodic, load_grid_training
-from fieldlab.training.grid_forecaster import build_grid_forecaster
-from fieldlab.training.grid_run import GridPlan
+from fieldlab.training.grid.data import is_periodic, load_grid_training
+from fieldlab.training.grid.forecaster import build_grid_forecaster
+from fieldlab.training.grid.problem import Problem as GridProblem
 from fieldlab.training.run import train
 from fieldlab.training.tracking import iter_metric
 from tests.training.conftest import DATASET
@@ -67,7 +67,7 @@ def test_pairs_lie_inside_the_training_horizon_and_validation_is_held_out(
     assert (len(limited.train), limited.val_source) == (27, "train[18:20]")
 
 
-def test_periodicity_comes_from_the_simulator_or_the_boundary() -> None:
+def test_periodicity_comes_from_the_system_or_the_boundary() -> None:
     assert is_periodic("navier-stokes-torus", {})
     assert is_periodic("diffusion-plane", {"boundary": "periodic"})
     assert not is_periodic("diffusion-plane", {"boundary": "dirichlet"})
@@ -75,9 +75,9 @@ def test_periodicity_comes_from_the_simulator_or_the_boundary() -> None:
 
 def test_batches_are_capped_in_grid_points(workdir: Path, grid_root: Path) -> None:
     with pytest.warns(UserWarning, match="training with batch_size 8"):
-        plan = GridPlan(grid_config(batch_size=100), grid_root)
+        plan = GridProblem(grid_config(batch_size=100), grid_root)
     assert plan.config.batch_size == 8  # 8 fields of 64 x 64 points
-    assert GridPlan(grid_config(batch_size=5), grid_root).config.batch_size == 5
+    assert GridProblem(grid_config(batch_size=5), grid_root).config.batch_size == 5
 
 
 def test_grid_forecaster_is_equivariant_unless_it_sees_positions() -> None:

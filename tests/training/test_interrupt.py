@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
-from fieldlab.training.data import TaskData, global_scales, load_task
-from fieldlab.training.forecaster import build_forecaster
+from fieldlab.training.config import TrainConfig
 from fieldlab.training.interrupt import CtrlC
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import TaskData, global_scales, load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -65,18 +68,20 @@ def test_off_the_main_thread_the_handler_is_left_alone() -> None:
     assert seen == [before]
 
 
-class _StopAfter(Trainer):
+class _StopAfter(ParticleObjective):
     """Sets the stop event before its ``n``-th batch, as a Ctrl-C in the middle of an epoch."""
 
-    def __init__(self, n: int, stop: threading.Event, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, n: int, stop: threading.Event, config: TrainConfig, val: TaskData) -> None:
+        super().__init__(config, val)
         self.n, self.stop, self.batches = n, stop, 0
 
-    def _batch_loss(self, part: TaskData) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch_loss(
+        self, model: nn.Module, part: TaskData, epoch: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         self.batches += 1
         if self.batches == self.n:
             self.stop.set()
-        return super()._batch_loss(part)
+        return super().batch_loss(model, part, epoch)
 
 
 def test_a_stop_mid_epoch_abandons_that_epoch_only(workdir: Path) -> None:
@@ -85,12 +90,14 @@ def test_a_stop_mid_epoch_abandons_that_epoch_only(workdir: Path) -> None:
     sx, sv = global_scales(DATASET)
     torch.manual_seed(0)
     model = build_forecaster(
-        "egnn", dim=3, spec=config.graph, hidden=16, layers=2, position_scale=sx, velocity_scale=sv
-    )
+        "egnn", dim=3, spec=config.particles.graph, hidden=16, layers=2, position_scale=sx,
+        velocity_scale=sv,
+    )  # fmt: skip
     stop = threading.Event()
-    trainer = _StopAfter(5, stop, config, model, data, data)  # during the 3rd epoch's 1st batch
+    objective = _StopAfter(5, stop, config, data)  # during the 3rd epoch's 1st batch
+    trainer = Trainer(config, model, data, data, objective)
     assert trainer.fit(progress=False, stop=stop) == "interrupted"
     assert trainer.state.epoch == 2  # epochs 0 and 1 finished; epoch 2 was abandoned
     assert [h["epoch"] for h in trainer.state.history] == [0, 1]
-    assert trainer.batches == 5  # it stopped before the epoch's 2nd batch, not at its end
+    assert objective.batches == 5  # it stopped before the epoch's 2nd batch, not at its end
     assert trainer.state.stopped == "interrupted"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fieldlab.training.data import global_scales, load_task
-from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import global_scales, load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -23,9 +24,15 @@ def test_egnn_overfits_eight_simulations(workdir: Path) -> None:
     sx, sv = global_scales(DATASET)
     torch.manual_seed(0)
     model = build_forecaster(
-        "egnn", dim=3, spec=config.graph, hidden=32, layers=2, position_scale=sx, velocity_scale=sv
+        "egnn",
+        dim=3,
+        spec=config.particles.graph,
+        hidden=32,
+        layers=2,
+        position_scale=sx,
+        velocity_scale=sv,
     )
-    trainer = Trainer(config, model, data, data)
+    trainer = Trainer(config, model, data, data, ParticleObjective(config, data))
     assert trainer.fit(progress=False) == "finished"
     losses = [h["train_mse"] for h in trainer.state.history]
     assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
@@ -45,9 +52,15 @@ def test_every_model_trains_in_2d_and_3d(
     sx, sv = global_scales(dataset)
     torch.manual_seed(0)
     f = build_forecaster(
-        model, dim=dim, spec=config.graph, hidden=8, layers=1, position_scale=sx, velocity_scale=sv
+        model,
+        dim=dim,
+        spec=config.particles.graph,
+        hidden=8,
+        layers=1,
+        position_scale=sx,
+        velocity_scale=sv,
     )
-    trainer = Trainer(config, f, train, val)
+    trainer = Trainer(config, f, train, val, ParticleObjective(config, val))
     assert trainer.fit(progress=False) == "finished"
     losses = [h["train_loss"] for h in trainer.state.history]
     assert all(math.isfinite(x) for x in losses)

@@ -11,10 +11,10 @@ import torch
 from fieldlab.catalog import load_card
 from fieldlab.models import GraphSpec
 from fieldlab.testing import assert_equivariant
-from fieldlab.training.conservation import conservation_for, coulomb_energy, momentum
-from fieldlab.training.data import load_trajectories, task_frames
-from fieldlab.training.forecaster import build_forecaster
-from fieldlab.training.rollout import rollout_frames
+from fieldlab.training.particles.conservation import conservation_for, coulomb_energy, momentum
+from fieldlab.training.particles.data import load_trajectories, task_frames
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.rollout import rollout_frames
 from tests.training.conftest import DATASET
 
 
@@ -107,7 +107,7 @@ def test_lorentz_conserves_energy_not_momentum() -> None:
 
 
 def test_task_tensors_are_the_right_frames(workdir: Path) -> None:
-    from fieldlab.training.data import load_task
+    from fieldlab.training.particles.data import load_task
 
     traj = load_trajectories(DATASET, "train", limit=2)
     task = load_task(DATASET, "train", limit=2, dtype=torch.float64)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import torch
 
-from fieldlab.training.data import global_scales, load_task
-from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import global_scales, load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -18,9 +19,15 @@ def _trainer(workdir: Path, **updates: object) -> Trainer:
     sx, sv = global_scales(DATASET)
     torch.manual_seed(0)
     model = build_forecaster(
-        "egnn", dim=3, spec=config.graph, hidden=16, layers=2, position_scale=sx, velocity_scale=sv
+        "egnn",
+        dim=3,
+        spec=config.particles.graph,
+        hidden=16,
+        layers=2,
+        position_scale=sx,
+        velocity_scale=sv,
     )
-    return Trainer(config, model, data, data)
+    return Trainer(config, model, data, data, ParticleObjective(config, data))
 
 
 def test_the_fed_back_steps_grow_from_one_to_k(workdir: Path) -> None:

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from fieldlab.errors import TrainingError
-from fieldlab.training.data import load_task
-from fieldlab.training.forecaster import build_forecaster
 from fieldlab.training.loop import Trainer
+from fieldlab.training.particles.data import load_task
+from fieldlab.training.particles.forecaster import build_forecaster
+from fieldlab.training.particles.objective import ParticleObjective
 from fieldlab.training.schedule import learning_rate
 from tests.training.conftest import DATASET, tiny_config
 
@@ -28,8 +29,8 @@ def _trainer(**updates: object) -> Trainer:
     config = tiny_config(hidden=8, layers=1, batch_size=8, **updates)
     data = load_task(DATASET, "train", limit=8)
     torch.manual_seed(0)
-    model = build_forecaster("egnn", dim=3, spec=config.graph, hidden=8, layers=1)
-    return Trainer(config, model, data, data)
+    model = build_forecaster("egnn", dim=3, spec=config.particles.graph, hidden=8, layers=1)
+    return Trainer(config, model, data, data, ParticleObjective(config, data))
 
 
 def test_a_generous_budget_still_ends_with_the_schedule(workdir: Path) -> None:

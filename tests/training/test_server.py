@@ -18,9 +18,9 @@ import torch
 import mlflow
 from fieldlab.catalog import fingerprint, load_card
 from fieldlab.training import checkpoint
-from fieldlab.training.data import load_task
-from fieldlab.training.evaluate import load_forecaster_from_run
+from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import train
+from fieldlab.training.runs import load_forecaster_from_run
 from tests.training.conftest import DATASET, tiny_config
 
 

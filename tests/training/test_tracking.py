@@ -18,9 +18,10 @@ import mlflow
 from fieldlab.catalog import fingerprint, load_card
 from fieldlab.cli import app
 from fieldlab.training import checkpoint
-from fieldlab.training.data import load_task
-from fieldlab.training.evaluate import evaluate, load_forecaster_from_run
+from fieldlab.training.evaluate import evaluate
+from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import TrainResult, train
+from fieldlab.training.runs import load_forecaster_from_run
 from tests.training.conftest import DATASET, tiny_config
 
 

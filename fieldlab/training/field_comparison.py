@@ -15,13 +15,12 @@ from pathlib import Path
 import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
-from fieldlab.fields.figures import comparison_figure
 from fieldlab.fields.monitor import FieldMonitor
 from fieldlab.fields.score import FieldScore
 from fieldlab.simulators import SYSTEMS, get_system
-from fieldlab.training.data import load_trajectories
-from fieldlab.training.evaluate import load_forecaster_from_run
-from fieldlab.training.store import default_tracking_uri
+from fieldlab.training.particles.data import load_trajectories
+from fieldlab.training.runs import get_run, load_forecaster_from_run, search_complete, use_store
+from fieldlab.viz.fields import comparison_figure
 
 PathLike = str | os.PathLike[str]
 
@@ -39,27 +38,8 @@ def _label(run: mlflow.entities.Run) -> str:
 
 
 def latest_field_runs(dataset: str, n: int, *, experiment: str = "fieldlab") -> list[str]:
-    """Ids of the ``n`` most recent completed ``--model field`` runs on ``dataset``."""
-    exp = mlflow.get_experiment_by_name(experiment)
-    runs = (
-        []
-        if exp is None
-        else mlflow.search_runs(
-            [exp.experiment_id],
-            filter_string=(
-                f"params.dataset = '{dataset}' and tags.model = 'field' "
-                "and tags.`fieldlab.state` = 'complete'"
-            ),
-            order_by=["attributes.start_time DESC"],
-            max_results=n,
-            output_format="list",
-        )
-    )
-    if not runs:
-        raise TrainingError(
-            f"no completed field run on dataset {dataset!r} in {mlflow.get_tracking_uri()}; "
-            f"train one with `fieldlab train --dataset {dataset} --model field`"
-        )
+    """Ids of the ``n`` most recent completed ``--model field`` runs on ``dataset``, oldest first."""
+    runs = search_complete(dataset, n=n, experiment=experiment, model="field")
     return [r.info.run_id for r in reversed(runs)]
 
 
@@ -79,15 +59,8 @@ def compare_runs(
     """
     if not run_ids:
         raise TrainingError("name at least one run to compare: fieldlab fields compare RUN_ID...")
-    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
-    runs = []
-    for rid in run_ids:
-        try:
-            runs.append(mlflow.get_run(rid))
-        except mlflow.exceptions.MlflowException:
-            raise TrainingError(
-                f"no MLflow run {rid!r} in {mlflow.get_tracking_uri()}; pass --tracking-uri"
-            ) from None
+    use_store(tracking_uri)
+    runs = [get_run(rid) for rid in run_ids]
     datasets = {r.data.params.get("dataset") for r in runs}
     if len(datasets) != 1:
         raise TrainingError(
@@ -115,9 +88,15 @@ def compare_runs(
             )
         true, grid = monitor.on_grid(model)
         score = monitor.score(model)
-        learned[_label(run)] = (grid, score)
+        learned[_label(run)] = (
+            grid,
+            f"cos {score.cosine:.3f}  rel.err {score.relative_error:.3f}",
+        )
         scores[run.info.run_id] = score
-    fig = comparison_figure(monitor.region, true, learned, title=f"{dataset}: discovered fields")
+    region = monitor.region
+    fig = comparison_figure(
+        region.grid, region.visited, true, learned, title=f"{dataset}: discovered fields"
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

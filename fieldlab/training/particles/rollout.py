@@ -1,7 +1,7 @@
 r"""Multi-step rollouts: feed a forecaster's predicted state back as its next input.
 
 A forecaster maps the state at saved frame :math:`t` to the state at :math:`t + h`
-(:class:`~fieldlab.training.data.TaskFrames`). Starting from frame :math:`t_0 = t_{task} \bmod h`
+(:class:`~fieldlab.training.task.TaskFrames`). Starting from frame :math:`t_0 = t_{task} \bmod h`
 (the earliest frame on the task's grid, so the rollout passes through the task's own input and
 target frames), a rollout of ``K`` steps visits frames :math:`t_0 + k h` for as many ``k`` as the
 trajectories hold. The error curve is the position MSE against the saved frames at each step;
@@ -9,7 +9,7 @@ conservation metrics compare energy and momentum along the predicted path with t
 :math:`t_0`, beside the same drift of the data themselves.
 
 Trajectories that carry a ``context`` (the frames observed before them, see
-:func:`~fieldlab.training.data.context_window`) pass it to the model at every step.
+:func:`~fieldlab.training.particles.data.context_window`) pass it to the model at every step.
 
 Shapes: trajectories ``(S, T, P, D)``; rollouts ``(S, K + 1, P, D)`` including the start.
 """
@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from fieldlab.simulators.conservation import Conserved, momentum
-from fieldlab.training.data import TaskFrames, Trajectories
-from fieldlab.training.forecaster import Forecaster
+from fieldlab.training.particles.data import Trajectories
+from fieldlab.training.particles.forecaster import Forecaster
+from fieldlab.training.task import TaskFrames
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,28 @@ from fieldlab.models import FieldOptions, GraphSpec, Prediction, build_graph, bu
 
 
 class Forecaster(nn.Module):
-    """``net`` with the global scales and graph specification it was trained with."""
+    """``net`` with the global scales and graph specification it was trained with.
+
+    ``dim`` is the space dimension it forecasts, and ``horizon_time`` the physical time between
+    its input and target frames (``None`` where unknown), so a dataset it cannot forecast is
+    refused instead of rolled out into NaN.
+    """
 
     def __init__(
-        self, net: nn.Module, spec: GraphSpec, position_scale: float, velocity_scale: float
+        self,
+        net: nn.Module,
+        spec: GraphSpec,
+        position_scale: float,
+        velocity_scale: float,
+        *,
+        dim: int | None = None,
+        horizon_time: float | None = None,
     ) -> None:
         super().__init__()
         self.net = net
         self.spec = spec
+        self.dim = dim
+        self.horizon_time = horizon_time
         self.register_buffer("position_scale", torch.tensor(float(position_scale)))
         self.register_buffer("velocity_scale", torch.tensor(float(velocity_scale)))
 
@@ -86,6 +100,7 @@ def build_forecaster(
     position_scale: float = 1.0,
     velocity_scale: float = 1.0,
     field: FieldOptions | None = None,
+    horizon_time: float | None = None,
 ) -> Forecaster:
     """A fresh forecaster; ``model`` is a name from :data:`fieldlab.models.MODEL_NAMES`.
 
@@ -104,4 +119,4 @@ def build_forecaster(
         layers=layers,
         field=field,
     )
-    return Forecaster(net, spec, position_scale, velocity_scale)
+    return Forecaster(net, spec, position_scale, velocity_scale, dim=dim, horizon_time=horizon_time)

@@ -40,7 +40,7 @@ def plot_msd(result: SimulationResult, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def plot_trajectories(result: SimulationResult, path: str | Path, n_panels: int = 4) -> Path:
+def plot_cybloid_paths(result: SimulationResult, path: str | Path, n_panels: int = 4) -> Path:
     """The first simulations' paths in the x-y plane, coloured by time; with more than one
     particle, the final configuration coloured by the stronger local bond order of
     :math:`|\\psi_4|`, :math:`|\\psi_6|`."""

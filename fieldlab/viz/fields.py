@@ -1,6 +1,7 @@
 """Field figures: true, learned and error quivers over the visited region, and run comparisons.
 
-Every panel is drawn on the same grid (:class:`~fieldlab.fields.region.FieldRegion`), arrows
+Every panel is drawn on the same grid ``(G, G, D)`` over the region particles visited
+(:class:`~fieldlab.fields.region.FieldRegion`), arrows
 normalised to unit length and coloured by magnitude (log scale, since Coulomb fields span decades),
 unvisited cells greyed out. Names follow the MLflow convention ``fields/true``, ``fields/learned``,
 ``fields/error`` so the UI lines runs up. Figures are :class:`~matplotlib.figure.Figure` objects
@@ -16,12 +17,11 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from fieldlab.fields.region import FieldRegion
-from fieldlab.fields.score import FieldScore
 
-
-def _quiver(ax: Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> None:
-    g = region.grid
+def _quiver(
+    ax: Axes, grid: np.ndarray, visited: np.ndarray, vectors: np.ndarray, title: str
+) -> None:
+    g = grid
     vec = vectors.reshape(*g.shape[:2], -1)[..., :2]
     mag = np.linalg.norm(vec, axis=-1)
     unit = vec / np.maximum(mag, 1e-12)[..., None]
@@ -41,38 +41,36 @@ def _quiver(ax: Axes, region: FieldRegion, vectors: np.ndarray, title: str) -> N
         scale=1.0 / (0.8 * spacing),
         width=0.004,
     )
-    ax.contourf(
-        g[..., 0], g[..., 1], ~region.visited, levels=[0.5, 1.5], colors=["0.85"], alpha=0.6
-    )
+    ax.contourf(g[..., 0], g[..., 1], ~visited, levels=[0.5, 1.5], colors=["0.85"], alpha=0.6)
     ax.set_title(title, fontsize=9)
     ax.set_aspect("equal")
     ax.tick_params(labelsize=7)
 
 
-def field_figure(region: FieldRegion, vectors: np.ndarray, title: str) -> Figure:
-    """One quiver panel of ``vectors`` ``(G * G, D)`` on the region's grid."""
+def field_figure(grid: np.ndarray, visited: np.ndarray, vectors: np.ndarray, title: str) -> Figure:
+    """One quiver panel of ``vectors`` ``(G * G, D)`` on ``grid`` ``(G, G, D)``; cells outside
+    ``visited`` ``(G, G)`` are greyed out."""
     fig = Figure(figsize=(4.2, 4.0), layout="constrained")
-    _quiver(fig.subplots(), region, vectors, title)
+    _quiver(fig.subplots(), grid, visited, vectors, title)
     return fig
 
 
 def comparison_figure(
-    region: FieldRegion,
+    grid: np.ndarray,
+    visited: np.ndarray,
     true: np.ndarray,
-    learned: Mapping[str, tuple[np.ndarray, FieldScore]],
+    learned: Mapping[str, tuple[np.ndarray, str]],
     title: str = "",
 ) -> Figure:
-    """The true field beside each run's learned field, with its scores in the panel title."""
+    """The true field beside each run's learned field ``{name: (vectors, scores line)}``."""
     n = 1 + len(learned)
     cols = min(n, 4)
     rows = -(-n // cols)
     fig = Figure(figsize=(3.6 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
-    _quiver(axes.flat[0], region, true, "true field")
-    for ax, (name, (vec, score)) in zip(list(axes.flat)[1:], learned.items(), strict=False):
-        _quiver(
-            ax, region, vec, f"{name}\ncos {score.cosine:.3f}  rel.err {score.relative_error:.3f}"
-        )
+    _quiver(axes.flat[0], grid, visited, true, "true field")
+    for ax, (name, (vec, scores)) in zip(list(axes.flat)[1:], learned.items(), strict=False):
+        _quiver(ax, grid, visited, vec, f"{name}\n{scores}")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if title:

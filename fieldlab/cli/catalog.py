@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,7 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from fieldlab.errors import FieldlabError
+from fieldlab.cli.options import DataRoot
 
 if TYPE_CHECKING:
     from fieldlab.catalog.location import DatasetLocation
@@ -20,13 +18,6 @@ if TYPE_CHECKING:
 catalog_app = typer.Typer(
     help="List, inspect and verify the catalogued datasets.", no_args_is_help=True
 )
-
-DataRoot = Annotated[
-    str | None,
-    typer.Option(
-        "--data-root", help="Data root: a path or fsspec URL (default $FIELDLAB_DATA or ./data)."
-    ),
-]
 
 
 @catalog_app.command("list")
@@ -39,30 +30,29 @@ def list_cards(data_root: DataRoot = None) -> None:
     from fieldlab.pipelines.records import read_records
 
     table = Table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
-    with _errors():
-        for name in card_names():
-            card = load_card(name)
-            loc = locate(card, data_root)
-            state = store_state(loc)
-            total = sum(card.n_chunks(s) for s in card.split_names())
-            if state is None:
-                generated, size = "no", "-"
-            else:
-                status = state.get("state")
-                done = len(read_records(loc.records))
-                generated = "yes" if status == "complete" else f"partial ({done}/{total} chunks)"
-                size = _size(loc)
-            frames = sorted({card.n_frames(s) for s in card.split_names()})
-            table.add_row(
-                name,
-                card.simulator,
-                "/".join(str(card.splits[s].n_sims) if s in card.splits else "-" for s in SPLITS),
-                "/".join(str(card.n_frames(s)) for s in card.split_names())
-                if len(frames) > 1
-                else str(frames[0]),
-                generated,
-                size,
-            )
+    for name in card_names():
+        card = load_card(name)
+        loc = locate(card, data_root)
+        state = store_state(loc)
+        total = sum(card.n_chunks(s) for s in card.split_names())
+        if state is None:
+            generated, size = "no", "-"
+        else:
+            status = state.get("state")
+            done = len(read_records(loc.records))
+            generated = "yes" if status == "complete" else f"partial ({done}/{total} chunks)"
+            size = _size(loc)
+        frames = sorted({card.n_frames(s) for s in card.split_names()})
+        table.add_row(
+            name,
+            card.simulator,
+            "/".join(str(card.splits[s].n_sims) if s in card.splits else "-" for s in SPLITS),
+            "/".join(str(card.n_frames(s)) for s in card.split_names())
+            if len(frames) > 1
+            else str(frames[0]),
+            generated,
+            size,
+        )
     _console().print(table)
 
 
@@ -74,38 +64,37 @@ def show(name: str, data_root: DataRoot = None) -> None:
     from fieldlab.catalog.location import locate
     from fieldlab.pipelines.plan import split_seed
 
-    with _errors():
-        card = load_card(name)
-        loc = locate(card, data_root)
-        state = store_state(loc)
-        base = card.resolved_params("train")
-        info = {
-            "name": card.name,
-            "description": card.description,
-            "reference": card.reference,
-            "card": str(card_path(name)),
-            "simulator": f"{card.simulator} (version {card.simulator_version})",
-            "params": base,
-            "splits": {
-                s: {
-                    "n_sims": card.splits[s].n_sims,
-                    "frames": card.n_frames(s),
-                    "chunks": card.n_chunks(s),
-                    "seed": split_seed(card.seed, s),
-                    "params (differing from train)": {
-                        k: v for k, v in card.resolved_params(s).items() if base.get(k) != v
-                    },
-                }
-                for s in card.split_names()
-            },
-            "seed": card.seed,
-            "chunk_size": card.chunk_size,
-            "task": card.task.model_dump(mode="json") if card.task else None,
-            "validation": card.validation.model_dump(mode="json"),
-            "fingerprint": loc.fingerprint,
-            "path": loc.store,
-            "generated": _generated(state),
-        }
+    card = load_card(name)
+    loc = locate(card, data_root)
+    state = store_state(loc)
+    base = card.resolved_params("train")
+    info = {
+        "name": card.name,
+        "description": card.description,
+        "reference": card.reference,
+        "card": str(card_path(name)),
+        "simulator": f"{card.simulator} (version {card.simulator_version})",
+        "params": base,
+        "splits": {
+            s: {
+                "n_sims": card.splits[s].n_sims,
+                "frames": card.n_frames(s),
+                "chunks": card.n_chunks(s),
+                "seed": split_seed(card.seed, s),
+                "params (differing from train)": {
+                    k: v for k, v in card.resolved_params(s).items() if base.get(k) != v
+                },
+            }
+            for s in card.split_names()
+        },
+        "seed": card.seed,
+        "chunk_size": card.chunk_size,
+        "task": card.task.model_dump(mode="json") if card.task else None,
+        "validation": card.validation.model_dump(mode="json"),
+        "fingerprint": loc.fingerprint,
+        "path": loc.store,
+        "generated": _generated(state),
+    }
     typer.echo(yaml.safe_dump(info, sort_keys=False, width=100).rstrip())
 
 
@@ -124,10 +113,9 @@ def verify(
     from fieldlab.catalog.verify import forget_bad_chunks
     from fieldlab.catalog.verify import verify as run_verify
 
-    with _errors():
-        report = run_verify(name, data_root=data_root)
-        if repair:
-            forget_bad_chunks(report, data_root=data_root)
+    report = run_verify(name, data_root=data_root)
+    if repair:
+        forget_bad_chunks(report, data_root=data_root)
     if report.ok:
         typer.echo(f"{name}: all {report.checked} chunks verified at {report.store}")
         return
@@ -164,13 +152,3 @@ def _size(loc: DatasetLocation) -> str:
 def _console() -> Console:
     """A console that does not squeeze tables to 80 columns when output is piped."""
     return Console(width=None if sys.stdout.isatty() else 160)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn a FieldlabError into its message on stderr and exit status 1."""
-    try:
-        yield
-    except FieldlabError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from fieldlab.errors import FieldlabError, ParameterError
+from fieldlab.cli.options import Settings
+from fieldlab.errors import ParameterError
 
 cybloids_app = typer.Typer(
     help="Cybloids: colloids under programmed, time-delayed feedback potentials.",
@@ -27,9 +28,9 @@ def resolve_target(name: str, split: str = "train") -> tuple[str, dict[str, Any]
     Raises:
         ParameterError: when ``name`` is neither, or its card simulates something else.
     """
-    from fieldlab.simulators import SYSTEMS
+    from fieldlab.simulators import SYSTEMS, cybloids
 
-    cybloid_systems = sorted(s for s in SYSTEMS if s.startswith("cybloid"))
+    cybloid_systems = sorted(s.name for s in cybloids.SYSTEMS)
     if name in SYSTEMS:
         system, params, seed = name, {}, None
     else:
@@ -61,10 +62,7 @@ def plot(
     ],
     n_sims: Annotated[int, typer.Option(help="number of simulations")] = 16,
     seed: Annotated[int | None, typer.Option(help="batch seed (default: the card's, or 0)")] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="override a parameter: --set delay=0.5 (repeatable)"),
-    ] = None,
+    set_: Settings = None,
     split: Annotated[str, typer.Option(help="the card's split whose parameters to use")] = "train",
     out: Annotated[Path, typer.Option(help="directory for the PNG files")] = Path("figures"),
 ) -> None:
@@ -72,20 +70,16 @@ def plot(
     import numpy as np
 
     from fieldlab.analysis import local_exponent, mean_squared_displacement
-    from fieldlab.analysis.figures import plot_msd, plot_trajectories
     from fieldlab.overrides import parse_overrides
     from fieldlab.simulators import simulate
+    from fieldlab.viz.cybloids import plot_cybloid_paths, plot_msd
 
-    try:
-        system, params, card_seed = resolve_target(target, split)
-        params = {**params, **parse_overrides(set_ or [])}
-        seed = seed if seed is not None else (card_seed or 0)
-        result = simulate(system, n_sims, seed, params)
-    except FieldlabError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    system, params, card_seed = resolve_target(target, split)
+    params = {**params, **parse_overrides(set_ or [])}
+    seed = seed if seed is not None else (card_seed or 0)
+    result = simulate(system, n_sims, seed, params)
     msd_png = plot_msd(result, out / f"{target}-msd.png")
-    traj_png = plot_trajectories(result, out / f"{target}-trajectories.png")
+    traj_png = plot_cybloid_paths(result, out / f"{target}-trajectories.png")
     m = mean_squared_displacement(result.position, result.time)
     alpha = local_exponent(m.lag_time, m.msd)
     k_min, k_max = int(np.argmin(alpha)), int(np.argmax(alpha))

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from fieldlab.cli.options import DataRoot, TrackingUri
+
 fields_app = typer.Typer(help="Discovered force fields: compare runs against the true field.")
 
 
@@ -25,25 +27,19 @@ def compare_command(
     out: Annotated[Path, typer.Option(help="where to save the figure")] = Path(
         "field_comparison.png"
     ),
-    tracking_uri: Annotated[str | None, typer.Option(help="MLflow store or server")] = None,
-    data_root: Annotated[str | None, typer.Option(help="where datasets are generated")] = None,
+    tracking_uri: TrackingUri = None,
+    data_root: DataRoot = None,
 ) -> None:
     """Draw the true field beside each run's learned field, with scores; log to a parent run."""
-    import mlflow
-    from fieldlab.errors import FieldlabError
-    from fieldlab.fields.compare import compare_runs, latest_field_runs
-    from fieldlab.training.store import default_tracking_uri
+    from fieldlab.training.field_comparison import compare_runs, latest_field_runs
+    from fieldlab.training.runs import use_store
 
-    try:
-        if not run_ids and dataset:
-            mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
-            run_ids = latest_field_runs(dataset, last)
-        result = compare_runs(
-            run_ids or [], parent=parent, out=out, tracking_uri=tracking_uri, data_root=data_root
-        )
-    except FieldlabError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    if not run_ids and dataset:
+        use_store(tracking_uri)
+        run_ids = latest_field_runs(dataset, last)
+    result = compare_runs(
+        run_ids or [], parent=parent, out=out, tracking_uri=tracking_uri, data_root=data_root
+    )
     for rid, s in result.scores.items():
         typer.echo(f"{rid}: cosine {s.cosine:.3f}  relative error {s.relative_error:.3f}")
     typer.echo(f"figure: {result.figure_path}  (logged to run {result.parent_run_id})")

@@ -1,7 +1,6 @@
 """``fieldlab train``, ``fieldlab evaluate`` and ``fieldlab ui``.
 
-Thin wrappers: parse, call :mod:`fieldlab.training`, print. Heavy imports (torch, DGL, MLflow)
-happen inside the commands, so ``fieldlab --help`` stays fast.
+Thin wrappers: parse, call :mod:`fieldlab.training`, print.
 """
 
 from __future__ import annotations
@@ -14,29 +13,15 @@ from typing import Annotated
 
 import typer
 
+from fieldlab.cli.options import DataRoot, Settings, TrackingUri
 from fieldlab.overrides import parse_overrides
-
-TrackingUri = Annotated[
-    str | None,
-    typer.Option(
-        help="MLflow tracking store or server, e.g. http://127.0.0.1:5000 "
-        "(default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow/mlflow.db)"
-    ),
-]
-DataRoot = Annotated[
-    str | None, typer.Option(help="where datasets are generated (default: $FIELDLAB_DATA, ./data)")
-]
-
-
-def _fail(err: Exception) -> typer.Exit:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
 
 
 def train_command(
     dataset: Annotated[str | None, typer.Option(help="catalogued dataset name")] = None,
     model: Annotated[
-        str | None, typer.Option(help="egnn, gnn, linear, field; mesh-gnn for grid datasets")
+        str | None,
+        typer.Option(help="particles: egnn, gnn, linear, field, ...; grids: mesh-gnn, ..."),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs (length of the schedule)")] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate")] = None,
@@ -45,10 +30,7 @@ def train_command(
     hidden: Annotated[int | None, typer.Option(help="hidden units per layer")] = None,
     layers: Annotated[int | None, typer.Option(help="message-passing layers")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings")] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="any other setting: --set schedule=constant (repeatable)"),
-    ] = None,
+    set_: Settings = None,
     minutes: Annotated[
         float | None, typer.Option(help="wall-time budget; the cosine schedule fits into it")
     ] = None,
@@ -65,8 +47,11 @@ def train_command(
     data_root: DataRoot = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
-    """Train a forecaster on a dataset's task and track the run in MLflow."""
-    from fieldlab.errors import FieldlabError
+    """Train a forecaster on a dataset's task and track the run in MLflow.
+
+    Any other setting goes in --set KEY=VALUE, e.g. --set schedule=constant, or, for one kind of
+    data, --set particles.rollout_steps=4.
+    """
     from fieldlab.training.config import load_config
     from fieldlab.training.run import Interrupted, train
 
@@ -74,8 +59,8 @@ def train_command(
         "time_budget_s": None if minutes is None else minutes * 60.0,
         "max_epochs_per_session": max_epochs,
     }
+    cfg = None
     try:
-        cfg = None
         if resume is None:
             cfg = load_config(
                 config,
@@ -99,8 +84,6 @@ def train_command(
             progress=progress,
             session={k: v for k, v in session.items() if v is not None},
         )
-    except FieldlabError as err:
-        raise _fail(err) from None
     except Interrupted as stop:
         typer.echo(f"\ninterrupted; resume with: fieldlab train --resume {stop.run_id}")
         raise typer.Exit(130) from None
@@ -126,20 +109,14 @@ def evaluate_command(
     tracking_uri: TrackingUri = None,
     data_root: DataRoot = None,
 ) -> None:
-    """Test MSE, rollout error, equivariance error and conservation drift; logged to the run."""
-    from fieldlab.errors import FieldlabError
+    """Score a run's model on a dataset's test split (test MSE, rollouts, equivariance,
+    conservation; for grids MSE, nRMSE and VRMSE inside and outside the training horizon) and log
+    the scores to the run, whose status is left as it is."""
     from fieldlab.training.evaluate import evaluate
 
-    try:
-        out = evaluate(
-            run_id,
-            dataset,
-            tracking_uri=tracking_uri,
-            data_root=data_root,
-            rollout_sims=rollout_sims,
-        )
-    except FieldlabError as err:
-        raise _fail(err) from None
+    out = evaluate(
+        run_id, dataset, tracking_uri=tracking_uri, data_root=data_root, rollout_sims=rollout_sims
+    )
     typer.echo(f"run {out['run_id']} on {dataset} (test split):")
     for key, value in out["metrics"].items():
         typer.echo(f"{out['prefix']}{key:<24} {value:.4g}")

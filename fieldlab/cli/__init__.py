@@ -1,6 +1,9 @@
-"""The ``fieldlab`` command.
+"""The ``fieldlab`` command: one Typer app, shared options (:mod:`.options`) and one error
+handler (:mod:`.errors`).
 
-Each subcommand is a thin wrapper: parse, call the library, print. ``fieldlab --help`` lists them.
+Each subcommand is a thin wrapper: parse, call the library, print. Heavy imports (torch, DGL,
+MLflow, Dask) happen inside the commands, so ``fieldlab --help`` stays fast. No library module
+imports Typer.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from fieldlab.cli.errors import FieldlabGroup
+from fieldlab.cli.options import Settings
 from fieldlab.overrides import parse_overrides
 
 app = typer.Typer(
@@ -17,6 +22,7 @@ app = typer.Typer(
     help="Machine learning on physical systems: simulate, generate datasets, train, track.",
     no_args_is_help=True,
     add_completion=False,
+    cls=FieldlabGroup,
 )
 
 
@@ -25,24 +31,19 @@ def simulate(
     system: Annotated[str, typer.Argument(help="a registered system, e.g. charged, gravity")],
     n_sims: Annotated[int, typer.Option(help="number of simulations")] = 4,
     seed: Annotated[int, typer.Option(help="seed of the batch")] = 0,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="override a parameter: --set n_steps=2000 (repeatable)"),
-    ] = None,
+    set_: Settings = None,
     plot: Annotated[
         Path | None,
         typer.Option(help="save a trajectory (or, for grids, frames) figure here (PNG)"),
     ] = None,
 ) -> None:
-    """Run a simulator with its published defaults and summarise (or draw) its trajectories or fields."""
-    from fieldlab.errors import FieldlabError
+    """Run a simulator with its published defaults and summarise (or draw) its trajectories or fields.
+
+    Parameters are set with --set KEY=VALUE, e.g. --set n_steps=2000.
+    """
     from fieldlab.simulators import simulate as run_simulation
 
-    try:
-        result = run_simulation(system, n_sims, seed, parse_overrides(set_ or []))
-    except FieldlabError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    result = run_simulation(system, n_sims, seed, parse_overrides(set_ or []))
     if result.is_grid:
         from fieldlab.viz.grid_frames import plot_grid_frames
 
@@ -77,11 +78,11 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from fieldlab.catalog.cli import catalog_app  # noqa: E402
-from fieldlab.cybloids_cli import cybloids_app  # noqa: E402
-from fieldlab.fields.cli import fields_app  # noqa: E402
-from fieldlab.pipelines.cli import generate  # noqa: E402
-from fieldlab.training.cli import evaluate_command, train_command, ui_command  # noqa: E402
+from fieldlab.cli.catalog import catalog_app  # noqa: E402
+from fieldlab.cli.cybloids import cybloids_app  # noqa: E402
+from fieldlab.cli.fields import fields_app  # noqa: E402
+from fieldlab.cli.generate import generate  # noqa: E402
+from fieldlab.cli.train import evaluate_command, train_command, ui_command  # noqa: E402
 
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(cybloids_app, name="cybloids")

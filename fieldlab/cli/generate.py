@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from fieldlab.errors import FieldlabError
+from fieldlab.cli.errors import fail
+from fieldlab.cli.options import DataRoot
 
 
 def generate(
@@ -23,10 +24,7 @@ def generate(
             "--scheduler", help="Address of an existing Dask scheduler, e.g. tcp://host:8786."
         ),
     ] = None,
-    data_root: Annotated[
-        str | None,
-        typer.Option("--data-root", help="Path or fsspec URL (default $FIELDLAB_DATA or ./data)."),
-    ] = None,
+    data_root: DataRoot = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Delete the dataset's store first.")
     ] = False,
@@ -35,15 +33,8 @@ def generate(
     from fieldlab.pipelines.pipeline import generate as run
 
     if workers is not None and scheduler is not None:
-        typer.echo("error: --workers sizes the local cluster; omit it with --scheduler", err=True)
-        raise typer.Exit(2)
-    try:
-        s = run(
-            name, workers=workers, scheduler=scheduler, data_root=data_root, overwrite=overwrite
-        )
-    except FieldlabError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        raise fail("--workers sizes the local cluster; omit it with --scheduler")
+    s = run(name, workers=workers, scheduler=scheduler, data_root=data_root, overwrite=overwrite)
     resampled = sum(s.resampled.values())
     typer.echo(
         f"{name}: {s.written} chunk(s) written, {s.skipped} already done, "

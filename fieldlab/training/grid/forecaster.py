@@ -13,7 +13,7 @@ increment back in physical units (a residual update in time):
 .. math:: \hat u_{t+1} = u_t + \sigma_\Delta\, \hat\delta(a).
 
 The network is trained on :math:`\hat\delta` against :math:`(u_{t+1} - u_t) / \sigma_\Delta`
-(:mod:`fieldlab.training.grid_loop`); :meth:`GridForecaster.rollout` feeds its predictions back
+(:mod:`fieldlab.training.grid.objective`); :meth:`GridForecaster.rollout` feeds its predictions back
 in for multi-step forecasts. Buffers carry every number needed to rebuild it from its state dict.
 """
 

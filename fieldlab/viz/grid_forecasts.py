@@ -1,7 +1,7 @@
-"""Figures of grid forecasts: true against predicted fields along a rollout, and the error per frame.
+"""Figures of grid forecasts: true against predicted fields along a rollout.
 
-Built on :class:`matplotlib.figure.Figure` directly (no pyplot state), like
-:mod:`fieldlab.training.figures`.
+Built on :class:`matplotlib.figure.Figure` directly (no pyplot state), like every figure in
+:mod:`fieldlab.viz`.
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from fieldlab.models import Mesh
-from fieldlab.training.figures import curve_figure
-
 
 def field_rollout_figure(
     true: np.ndarray,
     predicted: np.ndarray,
     frames: np.ndarray,
     *,
-    mesh: Mesh,
+    extent: tuple[float, float, float, float],
     horizon_stop: int,
     n_columns: int = 5,
     title: str = "",
@@ -28,17 +25,11 @@ def field_rollout_figure(
     Args:
         true, predicted: ``(K, ny, nx)`` one field of one simulation at saved frames ``frames``
             ``(K,)`` (the rollout's start first).
-        mesh: the grid, for the axes' extent.
+        extent: ``(x_min, x_max, y_min, y_max)`` of the grid's cells, for the axes.
         horizon_stop: the first frame outside the training horizon (marked in the titles).
     """
     pick = np.unique(np.linspace(1, len(frames) - 1, min(n_columns, len(frames) - 1)).round())
     cols = pick.astype(int)
-    extent = (
-        mesh.x0 - mesh.hx / 2,
-        mesh.x0 + (mesh.nx - 0.5) * mesh.hx,
-        mesh.y0 - mesh.hy / 2,
-        mesh.y0 + (mesh.ny - 0.5) * mesh.hy,
-    )
     fig = Figure(figsize=(2.2 * len(cols) + 1.0, 6.6), dpi=80, layout="constrained")
     axes = fig.subplots(3, len(cols), squeeze=False)
     lo, hi = float(true[cols].min()), float(true[cols].max())
@@ -66,24 +57,4 @@ def field_rollout_figure(
     for r, label in enumerate(("true", "predicted", "predicted - true")):
         axes[r, 0].set_ylabel(label, fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return fig
-
-
-def frame_error_figure(
-    frames: np.ndarray, curves: dict[str, np.ndarray], *, horizon_stop: int, title: str
-) -> Figure:
-    """MSE per rollout frame for each curve, with the end of the training horizon marked."""
-    fig = curve_figure(
-        frames[1:], {k: v[1:] for k, v in curves.items()}, ylabel="MSE", title=title, log=True
-    )
-    ax = fig.axes[0]
-    ax.axvline(horizon_stop - 0.5, color="k", ls=":", lw=1)
-    ax.text(
-        horizon_stop - 0.4,
-        0.97,
-        "outside the training horizon",
-        transform=ax.get_xaxis_transform(),
-        va="top",
-        fontsize=7,
-    )
     return fig

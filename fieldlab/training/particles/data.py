@@ -1,14 +1,8 @@
-r"""From a catalogued dataset to the tensors of its forecasting task.
+r"""From a catalogued particle dataset to the tensors of its forecasting task.
 
-A card's task names context and target frames (slice semantics over the saved frames). A model
-sees one frame and predicts the frame ``horizon`` saved frames later:
-
-- target after the context (EGNN: context 30..30, target 40): the input is the last context frame
-  and ``horizon = target.start - (context.stop - 1)`` (10);
-- target overlapping the context (NRI: context 0..48, target 1..48): ``horizon = target.start -
-  context.start`` (1), one-step prediction.
-
-With ``all_frames`` every frame ``t`` with ``t + horizon`` saved becomes a training pair.
+A model sees the state at one saved frame and predicts the state ``horizon`` frames later
+(:mod:`fieldlab.training.task`). With ``all_frames`` every frame ``t`` with ``t + horizon``
+saved becomes a training pair.
 
 With ``rollout_steps = K > 1`` each sample also carries the states ``2 h, ..., K h`` saved frames
 after its input (``later_position``, ``later_velocity``), for a loss that feeds the model its own
@@ -38,21 +32,9 @@ import xarray as xr
 from fieldlab.catalog import load_card, open_dataset, open_statistics
 from fieldlab.catalog.card import Card
 from fieldlab.errors import TrainingError
+from fieldlab.training.task import TaskFrames, task_frames
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class TaskFrames:
-    """Which saved frames are inputs, and how far ahead the target lies."""
-
-    inputs: tuple[int, ...]
-    horizon: int
-
-    @property
-    def task_input(self) -> int:
-        """The input frame of the published task (the last of ``inputs`` when not ``all_frames``)."""
-        return self.inputs[-1]
 
 
 @dataclass(frozen=True)
@@ -126,35 +108,10 @@ class Trajectories:
     context: np.ndarray | None = None
 
 
-def task_frames(card: Card, n_frames: int, *, all_frames: bool = False) -> TaskFrames:
-    """The input frames and horizon of ``card``'s task over ``n_frames`` saved frames.
-
-    Raises:
-        TrainingError: the card has no task, or the dataset lacks the frames the task needs.
-    """
-    task = card.task
-    if task is None:
-        raise TrainingError(
-            f"dataset {card.name!r} has no forecasting task (its card has no 'task' with context "
-            "and target frames), so it cannot be used to train or evaluate a forecaster"
-        )
-    last = task.context.stop - 1
-    if task.target.start > last:
-        horizon, first = task.target.start - last, last
-    else:
-        horizon, first = task.target.start - task.context.start, task.context.start
-    if horizon <= 0:
-        raise TrainingError(
-            f"dataset {card.name!r}: its task's target (frame {task.target.start}) does not lie "
-            f"after its context (frame {task.context.start}); nothing to forecast"
-        )
-    if first + horizon >= n_frames:
-        raise TrainingError(
-            f"dataset {card.name!r} has {n_frames} saved frames but its task needs frame "
-            f"{first + horizon} (input frame {first}, horizon {horizon})"
-        )
-    inputs = tuple(range(n_frames - horizon)) if all_frames else (first,)
-    return TaskFrames(inputs, horizon)
+def horizon_time(card: Card, frames: TaskFrames, split: str = "train") -> float:
+    """Physical time between a task's input and target frames: ``horizon dt sample_every``."""
+    params = card.resolved_params(split)
+    return frames.horizon * float(params["dt"]) * int(params["sample_every"])
 
 
 def _scalar_name(ds: xr.Dataset, choice: str) -> str | None:

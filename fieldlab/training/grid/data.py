@@ -11,7 +11,7 @@ the state); stacked last, a state is ``(..., ny, nx, C)``. Variables of dimensio
 
 **Task and training horizon.** A card's task reads frame :math:`t_0` (``task.context.start``,
 0 here) and targets the frames after it up to ``task.target.stop`` :math:`= T` (20). One step is
-one saved frame (the task's horizon, :func:`fieldlab.training.data.task_frames`). As in Knigge,
+one saved frame (the task's horizon, :func:`fieldlab.training.task.task_frames`). As in Knigge,
 Wessels et al. 2024, the first half of the window is the *training horizon*: frames
 :math:`t_0 .. t_h - 1` with :math:`t_h = t_0 + \lfloor (T - t_0) / 2 \rfloor` (0..9). Training uses
 the one-step pairs :math:`(u_t, u_{t+1})` with :math:`t_0 \le t` and :math:`t + 1 < t_h`; evaluation
@@ -27,8 +27,8 @@ validation set, the same in every run; :attr:`GridTraining.val_source` says whic
 field :math:`c` enters a network as :math:`(u_c - \mu_c) / \sigma_c` and its one-frame increment
 as :math:`(u_{c,t+1} - u_{c,t}) / \sigma_{\Delta c}` (the statistics' ``<field>_delta``).
 
-**Boundaries.** A dataset's grid is periodic when its simulator lives on a torus
-(:data:`PERIODIC_SIMULATORS`) or its ``boundary`` parameter is ``periodic``; otherwise it is
+**Boundaries.** A dataset's grid is periodic when its system declares so for its parameters
+(``System.periodic``: the torus always, diffusion with a periodic ``boundary``); otherwise it is
 bounded by walls (read from the dataset's ``simulator`` and ``params`` attributes).
 
 Shapes: trajectories ``(S, T, ny, nx, C)``; pairs ``(S', ny, nx, C)`` for
@@ -48,12 +48,10 @@ import torch
 import xarray as xr
 
 from fieldlab.catalog import load_card, open_dataset, open_statistics
-from fieldlab.catalog.card import Card
 from fieldlab.errors import TrainingError
-from fieldlab.models import GRID_MODELS, PARTICLE_MODELS
 from fieldlab.models.mesh_graph import Mesh
 from fieldlab.simulators import SYSTEMS, resolve_params
-from fieldlab.training.data import task_frames
+from fieldlab.training.task import task_frames
 
 PathLike = str | os.PathLike[str]
 
@@ -61,27 +59,6 @@ VAL_FRACTION = 0.1
 """Share of the training simulations held out for validation when a card has no val split."""
 
 _STATE_DIMS = ("sim", "time", "y", "x")
-
-
-def is_grid_card(card: Card) -> bool:
-    """Whether ``card``'s simulator writes grid fields rather than particle trajectories."""
-    return SYSTEMS[card.simulator].kind == "grid"
-
-
-def check_model_kind(model: str, card: Card) -> None:
-    """Refuse a particle model on a grid dataset and a grid model on a particle dataset."""
-    grid = is_grid_card(card)
-    if grid and model in PARTICLE_MODELS:
-        raise TrainingError(
-            f"dataset {card.name!r} holds grid fields (simulator {card.simulator}) but model "
-            f"{model!r} forecasts particles; for this dataset choose: {', '.join(GRID_MODELS)}"
-        )
-    if not grid and model in GRID_MODELS:
-        raise TrainingError(
-            f"dataset {card.name!r} holds particle trajectories (simulator {card.simulator}) but "
-            f"model {model!r} forecasts grid fields; for this dataset choose one of: "
-            f"{', '.join(PARTICLE_MODELS)}"
-        )
 
 
 def is_periodic(simulator: str, params: Mapping[str, Any]) -> bool:
@@ -165,7 +142,7 @@ def grid_task(name: str, *, data_root: PathLike | None = None) -> GridTask:
         TrainingError: ``name`` is not a grid dataset, has no task, or lacks statistics.
     """
     card = load_card(name)
-    if not is_grid_card(card):
+    if SYSTEMS[card.simulator].kind != "grid":
         raise TrainingError(
             f"dataset {name!r} holds particle trajectories (simulator {card.simulator}), not grid "
             "fields"

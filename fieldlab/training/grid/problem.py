@@ -1,0 +1,158 @@
+"""Grid (PDE) fields as a training problem (:class:`~fieldlab.training.problem.Problem`).
+
+- **Samples**: the one-step pairs inside the training horizon and the validation pairs
+  (:func:`~fieldlab.training.grid.data.load_grid_training`: a held-out tenth of the train split
+  when the card has no val split).
+- **Model**: a :class:`~fieldlab.training.grid.forecaster.GridForecaster` around a network from
+  :func:`fieldlab.models.build_grid_model`. ``batch_size`` is capped at :data:`MAX_BATCH_NODES`
+  grid points (8 fields of 64 x 64): every field is thousands of nodes, and the particle default
+  of 100 would need tens of GB. The config logged and checkpointed is the capped one.
+- **Objective**: :class:`~fieldlab.training.grid.objective.GridObjective`.
+- **Figures**: a validation rollout (``val_fields``) every ``figure_every`` epochs.
+- **A finished run** is scored by rollout on the test split
+  (:mod:`fieldlab.training.grid.scoring`, the same scores ``fieldlab evaluate`` logs).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+import mlflow
+from fieldlab.training.config import TrainConfig
+from fieldlab.training.grid import scoring, serving
+from fieldlab.training.grid.data import GridPairs, grid_task, load_grid_training
+from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
+from fieldlab.training.grid.objective import GridObjective
+from fieldlab.training.grid.settings import GRID, GridSettings
+from fieldlab.training.problem import Scores
+from fieldlab.training.tracking import log_pyfunc_model, log_scores
+from fieldlab.viz.grid_forecasts import field_rollout_figure
+
+PathLike = str | os.PathLike[str]
+
+MAX_BATCH_NODES = 2**15
+"""Most grid points in one training batch (bounds the memory of the per-edge activations)."""
+
+
+class Problem(GridObjective):
+    """One run on grid fields (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, data_root: PathLike | None) -> None:
+        settings: GridSettings = config.settings(GRID)
+        dtype = getattr(torch, config.dtype)
+        data = load_grid_training(
+            config.dataset, data_root=data_root, limit=config.max_train, dtype=dtype
+        )
+        task = data.task
+        fits = max(1, MAX_BATCH_NODES // task.mesh.n_nodes)
+        if config.batch_size > fits:
+            warnings.warn(
+                f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
+                f"{task.mesh.ny} x {task.mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
+                f"training with batch_size {fits}",
+                stacklevel=2,
+            )
+            config = config.with_updates(batch_size=fits)
+        torch.manual_seed(config.seed)
+        self.model: GridForecaster = build_grid_forecaster(
+            config.model,
+            mesh=task.mesh,
+            spec=settings.mesh,
+            fields=task.fields,
+            mean=task.mean,
+            std=task.std,
+            delta_std=task.delta_std,
+            static=torch.as_tensor(data.static),
+            hidden=config.hidden,
+            layers=config.layers,
+        ).to(dtype)
+        self.config = config
+        self.task = task
+        self.data_root = data_root
+        super().__init__(config, data.val)
+        self.train_data: GridPairs = data.train
+        self.val_fields = data.val_fields[:1, task.start : task.stop]
+        self.tags = {"task.horizon": "1"}
+        self.params: dict[str, Any] = {
+            "n_train": len(data.train),
+            "n_val": len(data.val),
+            "val_source": data.val_source,
+            "fields": ",".join(task.fields),
+            "training_horizon": f"frames {task.start}-{task.horizon_stop - 1}",
+            "periodic": task.mesh.periodic,
+        }
+
+    # -- what a run logs -----------------------------------------------------------------------
+    def monitor(self, model: GridForecaster) -> dict[str, float]:
+        return {}
+
+    def figures(self, model: GridForecaster, title: str) -> dict[str, Figure]:
+        """A validation rollout: true against predicted fields."""
+        true = self.val_fields
+        roll = model.rollout(true[:, 0], true.shape[1] - 1)
+        fig = field_rollout_figure(
+            true[0, ..., 0],
+            roll[0, ..., 0],
+            np.arange(self.task.start, self.task.stop),
+            extent=self.task.mesh.extent,
+            horizon_stop=self.task.horizon_stop,
+            title=f"validation rollout, {title}",
+        )
+        return {"val_fields": fig}
+
+    def log_model(self, model: GridForecaster) -> str:
+        cfg = self.config
+        example = self.val_data.state[:1]
+        with torch.no_grad():
+            nxt = model.eval()(example)
+        info = log_pyfunc_model(
+            serving.payload(model, name=cfg.model, hidden=cfg.hidden, layers=cfg.layers),
+            GRID.name,
+            {f: example[..., c].numpy() for c, f in enumerate(model.fields)},
+            {f: nxt[..., c].numpy() for c, f in enumerate(model.fields)},
+        )
+        return info.model_uri
+
+    def finish(self, model: GridForecaster, title: str) -> None:
+        """The best weights' validation rollout, and their scores on the test split."""
+        mlflow.log_figure(self.figures(model, title)["val_fields"], "figures/val_fields_best.png")
+        log_scores(
+            self.score(model, self.config.dataset, data_root=self.data_root, limit=None, seed=0,
+                       label=self.config.dataset),
+            prefix="test/",
+        )  # fmt: skip
+
+    # -- a logged model ------------------------------------------------------------------------
+    @classmethod
+    def restore(cls, payload: Mapping[str, Any]) -> GridForecaster:
+        return serving.restore(payload)
+
+    @classmethod
+    def serve(cls, model: GridForecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        return serving.predict(model, inputs)
+
+    @classmethod
+    def check_compatible(
+        cls, model: GridForecaster, dataset: str, data_root: PathLike | None
+    ) -> None:
+        scoring.check_compatible(model, grid_task(dataset, data_root=data_root))
+
+    @classmethod
+    def score(
+        cls,
+        model: GridForecaster,
+        dataset: str,
+        *,
+        data_root: PathLike | None,
+        limit: int | None,
+        seed: int,
+        label: str,
+    ) -> Scores:
+        return scoring.score(model, dataset, data_root=data_root, limit=limit, label=label)

@@ -1,0 +1,82 @@
+"""Finding tracked runs and their models: the one place that looks runs up in MLflow.
+
+Every look-up fails with a :class:`~fieldlab.errors.TrainingError` that names the run or dataset,
+the store searched, and what to do (train one, pass ``--tracking-uri``, resume it).
+"""
+
+from __future__ import annotations
+
+from mlflow.entities import Run
+from torch import nn
+
+import mlflow
+from fieldlab.errors import TrainingError
+from fieldlab.training.store import default_tracking_uri
+
+COMPLETE = "tags.`fieldlab.state` = 'complete'"
+
+
+def use_store(tracking_uri: str | None) -> str:
+    """Point MLflow at ``tracking_uri`` (default: :func:`default_tracking_uri`); the URI."""
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def get_run(run_id: str) -> Run:
+    """Run ``run_id`` of the current store, or an error naming the store to point at."""
+    try:
+        return mlflow.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        raise TrainingError(
+            f"no MLflow run {run_id!r} in the tracking store {mlflow.get_tracking_uri()}; "
+            "pass --tracking-uri (or set MLFLOW_TRACKING_URI) to the store the run was logged to"
+        ) from None
+
+
+def search_complete(
+    dataset: str, *, n: int, experiment: str = "fieldlab", model: str | None = None
+) -> list[Run]:
+    """The ``n`` most recent completed training runs on ``dataset`` (of ``model``), newest first."""
+    exp = mlflow.get_experiment_by_name(experiment)
+    query = f"params.dataset = '{dataset}' and {COMPLETE}"
+    if model is not None:
+        query += f" and tags.model = '{model}'"
+    runs = (
+        []
+        if exp is None
+        else mlflow.search_runs(
+            [exp.experiment_id],
+            filter_string=query,
+            order_by=["attributes.start_time DESC"],
+            max_results=n,
+            output_format="list",
+        )
+    )
+    if not runs:
+        what = "training" if model is None else f"{model}"
+        flag = "" if model is None else f" --model {model}"
+        raise TrainingError(
+            f"no completed {what} run on dataset {dataset!r} in experiment {experiment!r} of "
+            f"{mlflow.get_tracking_uri()}; train one with `fieldlab train --dataset {dataset}{flag}`"
+        )
+    return runs
+
+
+def latest_run(dataset: str, *, experiment: str = "fieldlab") -> str:
+    """The id of the most recent completed training run on ``dataset`` in ``experiment``."""
+    return search_complete(dataset, n=1, experiment=experiment)[0].info.run_id
+
+
+def load_forecaster_from_run(run_id: str, *, tracking_uri: str | None = None) -> nn.Module:
+    """The forecaster logged as run ``run_id``'s model."""
+    use_store(tracking_uri)
+    get_run(run_id)
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    except (mlflow.exceptions.MlflowException, OSError):
+        raise TrainingError(
+            f"run {run_id!r} has no logged model (it may still be training, or was paused: "
+            f"resume it with `fieldlab train --resume {run_id}`)"
+        ) from None
+    return model.unwrap_python_model().forecaster
