@@ -101,19 +101,25 @@ def _section_of(key: str) -> str | None:
 
 
 def _nest(data: dict[str, Any]) -> dict[str, Any]:
-    """Move top-level keys of one kind's section (``all_frames``) and dotted keys
-    (``particles.all_frames``) into that section, so both spellings work on the command line."""
+    """Move settings of one kind's section given at the top level (``all_frames``) or dotted
+    (``particles.all_frames``, ``grid.mesh.neighbours``, ``graph.k``) into that section, so
+    every spelling works in files and on the command line."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        section, dot, rest = key.partition(".")
-        if dot and section in KINDS:
-            out.setdefault(section, {})[rest] = value
-        elif key not in CommonConfig.model_fields and key not in KINDS and _section_of(key):
-            out.setdefault(_section_of(key), {})[key] = value
-        elif key in KINDS and isinstance(value, dict):
-            out.setdefault(key, {}).update(value)
+        path = key.split(".")
+        if path[0] not in KINDS and path[0] not in CommonConfig.model_fields:
+            section = _section_of(path[0])
+            path = [section, *path] if section else path
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise TrainingError(f"setting {key!r} sets a part of a value that is not a mapping")
+        last = path[-1]
+        if isinstance(value, dict) and isinstance(node.get(last), dict):
+            node[last] = {**node[last], **value}
         else:
-            out[key] = value
+            node[last] = value
     return out
 
 

@@ -65,7 +65,7 @@ class Objective(Protocol):
 
     def epoch_metrics(self, epoch: int) -> dict[str, float]: ...
 
-    def advice(self, before_first_update: bool) -> list[str]: ...
+    def advice(self, before_first_update: bool, lower_lr: str) -> list[str]: ...
 
 
 class Hooks(Protocol):
@@ -165,12 +165,11 @@ class Trainer:
         """What to tell the user when the training loss is not finite."""
         where = f"dataset {self.train_data.dataset!r}: the training loss became {loss} in epoch "
         if not self.optimizer.state:  # no update yet: the initial model diverges by itself
-            fix = " or ".join(self.objective.advice(True))
+            fix = " or ".join(self.objective.advice(True, ""))
             return f"{where}{self.state.epoch}, before the first update; {fix}"
-        fixes = [
-            *self.objective.advice(False),
-            f"lower the learning rate (--lr, now {self.config.lr:g})",
-        ]
+        fixes = self.objective.advice(
+            False, f"lower the learning rate (--lr, now {self.config.lr:g})"
+        )
         return f"{where}{self.state.epoch}; " + " or ".join(fixes)
 
     def _replan(self) -> None:

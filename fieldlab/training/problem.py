@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from fieldlab.errors import TrainingError
+from fieldlab.models import UnknownModelError
 from fieldlab.simulators import get_system
 from fieldlab.training.grid.settings import GRID
 from fieldlab.training.kind import Kind
@@ -98,8 +99,9 @@ class Problem(Protocol):
         """Extra metrics of an epoch's schedule (e.g. the fed-back steps of the loss)."""
         ...
 
-    def advice(self, before_first_update: bool) -> list[str]:
-        """What to try when the training loss is not finite, beyond the learning rate."""
+    def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:
+        """What to try when the training loss is not finite, in order; ``lower_lr`` is the
+        generic advice to lower the learning rate, for the problem to place."""
         ...
 
     def figures(self, model: nn.Module, title: str) -> dict[str, Figure]:
@@ -168,7 +170,7 @@ def kind_of_model(model: str) -> Kind:
         if model in kind.models:
             return kind
     names = [m for k in KINDS.values() for m in k.models]
-    raise TrainingError(f"unknown model {model!r}; choose one of: {', '.join(names)}")
+    raise UnknownModelError(f"unknown model {model!r}; choose one of: {', '.join(names)}")
 
 
 def check_model(model: str, card: Card) -> Kind:

@@ -62,5 +62,5 @@ class GridObjective:
     def epoch_metrics(self, epoch: int) -> dict[str, float]:
         return {}
 
-    def advice(self, before_first_update: bool) -> list[str]:
-        return []
+    def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:
+        return ["check the dataset's statistics"] if before_first_update else [lower_lr]

@@ -63,15 +63,16 @@ def evaluate_mse(model: Forecaster, data: TaskData, batch_size: int) -> tuple[fl
     return sum_x / n, sum_v / n
 
 
-def advice(settings: ParticleSettings, before_first_update: bool) -> list[str]:
-    """What to try when the loss is not finite: fewer fed-back steps, normalisation."""
+def advice(settings: ParticleSettings, before_first_update: bool, lower_lr: str) -> list[str]:
+    """What to try when the loss is not finite: fewer fed-back steps, ``lower_lr`` (once the
+    model has been updated), normalisation."""
     fewer_steps = (
         f"train on fewer fed-back steps (rollout_steps, now {settings.rollout_steps}) or grow "
         f"them over the first epochs (rollout_warmup, now {settings.rollout_warmup})"
     )
     if before_first_update:
         return [fewer_steps if settings.rollout_steps > 1 else "keep normalisation on"]
-    return [fewer_steps] * (settings.rollout_steps > 1) + ["keep normalisation on"]
+    return [fewer_steps] * (settings.rollout_steps > 1) + [lower_lr, "keep normalisation on"]
 
 
 class ParticleObjective:
@@ -96,5 +97,5 @@ class ParticleObjective:
             return {}
         return {"rollout_steps": float(fed_back_steps(self.settings, epoch))}
 
-    def advice(self, before_first_update: bool) -> list[str]:
-        return advice(self.settings, before_first_update)
+    def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:
+        return advice(self.settings, before_first_update, lower_lr)
