@@ -157,7 +157,7 @@ def check_sections(config: TrainConfig, kind: Kind) -> None:
             keys = ", ".join(f"{name}.{k}" for k in given)
             raise TrainingError(
                 f"setting {keys} applies to {name} datasets, but dataset {config.dataset!r} holds "
-                f"{kind.name} data; remove it"
+                f"{kind.holds}; remove it"
             )
 
 

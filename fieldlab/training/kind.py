@@ -21,12 +21,14 @@ class Kind:
 
     Attributes:
         name: the ``System.kind`` it serves and the name of its config section.
+        holds: what its datasets hold, for messages ("particle trajectories").
         settings: the pydantic model of that section.
         models: the model names that forecast it.
         module: the module that defines ``Problem`` (a :class:`~fieldlab.training.problem.ProblemClass`).
     """
 
     name: str
+    holds: str
     settings: type[BaseModel]
     models: tuple[str, ...]
     module: str

@@ -178,8 +178,8 @@ def check_model(model: str, card: Card) -> Kind:
     kind, wanted = kind_of(card), kind_of_model(model)
     if kind is not wanted:
         raise TrainingError(
-            f"dataset {card.name!r} holds {kind.name} data (simulator {card.simulator}) but model "
-            f"{model!r} forecasts {wanted.name}; for this dataset choose one of: "
+            f"dataset {card.name!r} holds {kind.holds} (simulator {card.simulator}) but model "
+            f"{model!r} forecasts {wanted.holds}; for this dataset choose one of: "
             f"{', '.join(kind.models)}"
         )
     return kind

@@ -135,7 +135,11 @@ def log_scores(scores: Scores, *, prefix: str, where: str = "", run_id: str | No
     client = mlflow.tracking.MlflowClient()
     rid = run_id or mlflow.active_run().info.run_id
     now = int(time.time() * 1000)
-    metrics = [Metric(prefix + k, float(v), now, 0) for k, v in scores.metrics.items()]
+    metrics = [  # a scalar that ends a curve is the curve's last value, logged with it
+        Metric(prefix + k, float(v), now, 0)
+        for k, v in scores.metrics.items()
+        if k not in scores.curves
+    ]
     for key, values in scores.curves.items():
         metrics += [
             Metric(prefix + key, float(v), now, int(f))

@@ -82,12 +82,17 @@ def test_visited_region_and_figures() -> None:
     assert region.visited[8, 8]  # the centre of a Gaussian cloud is visited
     assert not region.visited.all()  # the corners of the central 98% box are sparse
     true = true_field("electrostatic-field", None, region.grid_points)
-    fig = field_figure(region, true, "true")
+    fig = field_figure(region.grid, region.visited, true, "true")
     assert len(fig.axes) >= 1
+
+    def scores(learned: np.ndarray) -> str:
+        return f"cos {score_field(learned, true).cosine:.3f}"
+
     cmp = comparison_figure(
-        region,
+        region.grid,
+        region.visited,
         true,
-        {"run-a": (true, score_field(true, true)), "run-b": (-true, score_field(-true, true))},
+        {"run-a": (true, scores(true)), "run-b": (-true, scores(-true))},
     )
     titles = " ".join(ax.get_title() for ax in cmp.axes)
     assert "run-a" in titles

@@ -56,7 +56,7 @@ def test_a_setting_of_another_kind_of_data_is_refused_naming_it_and_the_kind() -
     grid = check_model("mesh-gnn", load_card("diffusion-plane-mini"))
     on_particles = load_config(dataset="egnn-charged-3d-mini", settings={"mesh": {"neighbours": 4}})
     with pytest.raises(
-        TrainingError, match=r"grid\.mesh applies to grid datasets.*holds particles"
+        TrainingError, match=r"grid\.mesh applies to grid datasets.*holds particle trajectories"
     ):
         check_sections(on_particles, particles)
     on_grid = load_config(dataset="diffusion-plane-mini", settings={"rollout_steps": 3})

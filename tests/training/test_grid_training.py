@@ -102,7 +102,7 @@ def test_a_tiny_run_learns_and_logs_the_mse_inside_and_outside_the_horizon(
 ) -> None:
     paused = train(grid_config(max_epochs_per_session=6), progress=False)
     assert paused.stopped == "epoch_budget"
-    assert "test_mse_inside" not in mlflow.get_run(paused.run_id).data.metrics
+    assert "test/mse_inside" not in mlflow.get_run(paused.run_id).data.metrics
     result = train(resume=paused.run_id, progress=False)
     assert (result.run_id, result.stopped, result.epochs) == (paused.run_id, "finished", 12)
     run = mlflow.get_run(result.run_id)
@@ -110,20 +110,20 @@ def test_a_tiny_run_learns_and_logs_the_mse_inside_and_outside_the_horizon(
     assert len(losses) == 12
     assert losses[-1] < losses[0] / 5, losses  # normalised increments: from about 1
     m = run.data.metrics
-    for key in ("test_mse_inside", "test_mse_outside"):
+    for key in ("test/mse_inside", "test/mse_outside"):
         assert math.isfinite(m[key])
-    assert m["test_mse_inside"] < m["test_persistence_mse_inside"]
-    assert m["test_mse_outside"] < m["test_persistence_mse_outside"]
-    frames = list(iter_metric(result.run_id, "test_mse_frame"))
+    assert m["test/mse_inside"] < m["test/persistence_mse_inside"]
+    assert m["test/mse_outside"] < m["test/persistence_mse_outside"]
+    frames = list(iter_metric(result.run_id, "test/rollout_mse"))
     assert [s for s, _ in frames] == list(range(20))
     assert frames[0][1] == 0.0  # the rollout starts from the true frame 0
     inside = np.mean([v for s, v in frames if 1 <= s <= 9])
-    assert inside == pytest.approx(m["test_mse_inside"])
+    assert inside == pytest.approx(m["test/mse_inside"])
     assert run.data.params["val_source"] == "train[18:20]"
     assert run.data.params["n_train"] == "18"
     assert run.data.tags["fieldlab.state"] == "complete"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id, "figures")}
-    assert {"figures/test_fields.png", "figures/test_mse_per_frame.png"} <= artifacts
+    assert {"figures/test_fields.png", "figures/rollout_mse.png"} <= artifacts
 
     # the logged model serves the next frame, and evaluating it reproduces the run's scores
     served = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
@@ -132,8 +132,8 @@ def test_a_tiny_run_learns_and_logs_the_mse_inside_and_outside_the_horizon(
     assert nxt.shape == (1, 64, 64)
     assert not np.allclose(nxt, u0)
     out = evaluate(result.run_id, GRID)
-    assert out["metrics"]["mse_inside"] == pytest.approx(m["test_mse_inside"], rel=1e-6)
-    with pytest.raises(TrainingError, match=f"grid forecaster, but dataset '{DATASET}' holds"):
+    assert out["metrics"]["mse_inside"] == pytest.approx(m["test/mse_inside"], rel=1e-6)
+    with pytest.raises(TrainingError, match=f"'{DATASET}' holds particle trajectories"):
         evaluate(result.run_id, DATASET)
 
 
@@ -143,7 +143,9 @@ def test_models_and_datasets_of_different_kinds_are_refused(workdir: Path, grid_
         match=f"'{DATASET}' holds particle trajectories .* choose one of: egnn, gnn, linear",
     ):
         train(grid_config(dataset=DATASET), progress=False)
-    with pytest.raises(TrainingError, match=f"'{GRID}' holds grid fields .* choose: mesh-gnn"):
+    with pytest.raises(
+        TrainingError, match=f"'{GRID}' holds grid fields .* choose one of: mesh-gnn"
+    ):
         train(grid_config(model="egnn"), progress=False)
     assert not (workdir / "mlflow").exists()  # refused before a run was opened
     out = CliRunner().invoke(app, ["train", "--dataset", GRID, "--model", "gnn"])

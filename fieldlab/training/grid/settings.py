@@ -17,4 +17,4 @@ class GridSettings(BaseModel):
     mesh: MeshSpec = Field(default_factory=MeshSpec, description="the stencil and node features")
 
 
-GRID = Kind("grid", GridSettings, GRID_MODELS, "fieldlab.training.grid.problem")
+GRID = Kind("grid", "grid fields", GridSettings, GRID_MODELS, "fieldlab.training.grid.problem")

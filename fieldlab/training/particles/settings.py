@@ -44,5 +44,9 @@ class ParticleSettings(BaseModel):
 
 
 PARTICLES = Kind(
-    "particles", ParticleSettings, PARTICLE_MODELS, "fieldlab.training.particles.problem"
+    "particles",
+    "particle trajectories",
+    ParticleSettings,
+    PARTICLE_MODELS,
+    "fieldlab.training.particles.problem",
 )
