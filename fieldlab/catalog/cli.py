@@ -36,7 +36,7 @@ def list_cards(data_root: DataRoot = None) -> None:
     from fieldlab.catalog.card import SPLITS
     from fieldlab.catalog.loading import card_names, load_card
     from fieldlab.catalog.location import locate
-    from fieldlab.pipelines.records import read_records
+    from fieldlab.catalog.records import read_records
 
     table = Table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
     with _errors():
@@ -72,7 +72,7 @@ def show(name: str, data_root: DataRoot = None) -> None:
     from fieldlab.catalog.access import store_state
     from fieldlab.catalog.loading import card_path, load_card
     from fieldlab.catalog.location import locate
-    from fieldlab.pipelines.plan import split_seed
+    from fieldlab.catalog.seeds import split_seed
 
     with _errors():
         card = load_card(name)

@@ -10,8 +10,8 @@ import zarr
 from fieldlab.catalog.access import store_state
 from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import locate, on_filesystem
+from fieldlab.catalog.records import file_checksums, read_records
 from fieldlab.errors import DatasetNotFoundError
-from fieldlab.pipelines.records import file_checksums, read_records
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ from fieldlab import __version__
 from fieldlab.catalog.card import Card
 from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import DatasetLocation, locate, on_filesystem
+from fieldlab.catalog.records import read_records
+from fieldlab.catalog.seeds import split_seed
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines.cluster import connect
-from fieldlab.pipelines.plan import ChunkJob, plan, split_seed
-from fieldlab.pipelines.records import read_records
+from fieldlab.pipelines.plan import ChunkJob, plan
 from fieldlab.pipelines.schema import CONVENTIONS
 from fieldlab.pipelines.statistics import combine
 from fieldlab.pipelines.tasks import run_chunk, write_template

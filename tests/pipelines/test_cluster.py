@@ -15,8 +15,8 @@ from distributed import Client
 from typer.testing import CliRunner
 
 from fieldlab.catalog import load_card, open_dataset
+from fieldlab.catalog.seeds import split_seed
 from fieldlab.cli import app
-from fieldlab.pipelines import split_seed
 from fieldlab.simulators import simulate
 from tests.pipelines.helpers import cli
 

@@ -13,8 +13,9 @@ from distributed import Client
 
 from fieldlab import __version__
 from fieldlab.catalog import load_card, locate, open_dataset, open_statistics
+from fieldlab.catalog.seeds import split_seed
 from fieldlab.errors import DatasetError, DatasetNotFoundError
-from fieldlab.pipelines import generate, split_seed
+from fieldlab.pipelines import generate
 from fieldlab.simulators import VARIABLES, simulate
 from tests.pipelines.helpers import store_digest
 
