@@ -11,18 +11,22 @@ from fieldlab.catalog.card import SPLITS, Card, FrameWindow, SplitSpec, TaskSpec
 from fieldlab.catalog.fingerprint import canonical_json, fingerprint, fingerprint_payload
 from fieldlab.catalog.loading import card_names, card_path, catalog_dir, load_card, read_card
 from fieldlab.catalog.location import DatasetLocation, data_root, locate
-from fieldlab.catalog.verify import ChunkProblem, VerifyReport, verify
+from fieldlab.catalog.lock import LockHolder, WriterLock
+from fieldlab.catalog.verify import RepairSummary, StoreProblem, VerifyReport, repair, verify
 
 __all__ = [
     "SPLITS",
     "Card",
-    "ChunkProblem",
     "DatasetLocation",
     "FrameWindow",
+    "LockHolder",
+    "RepairSummary",
     "SplitSpec",
+    "StoreProblem",
     "TaskSpec",
     "ValidationSpec",
     "VerifyReport",
+    "WriterLock",
     "canonical_json",
     "card_names",
     "card_path",
@@ -35,5 +39,6 @@ __all__ = [
     "open_dataset",
     "open_statistics",
     "read_card",
+    "repair",
     "verify",
 ]

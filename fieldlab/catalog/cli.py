@@ -121,7 +121,7 @@ def verify(
     ] = False,
 ) -> None:
     """Rehash every chunk; report chunks that are corrupted or missing (exit status 1 if any)."""
-    from fieldlab.catalog.verify import forget_bad_chunks
+    from fieldlab.catalog.verify import repair as forget_bad_chunks
     from fieldlab.catalog.verify import verify as run_verify
 
     with _errors():

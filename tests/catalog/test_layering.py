@@ -30,7 +30,7 @@ def test_no_catalog_module_imports_the_pipelines() -> None:
 def test_reading_a_dataset_loads_neither_the_pipelines_nor_dask_distributed() -> None:
     code = (
         "import sys, fieldlab.catalog, fieldlab.catalog.records, fieldlab.catalog.seeds,"
-        " fieldlab.catalog.verify;"
+        " fieldlab.catalog.verify, fieldlab.catalog.lock;"
         "print(sorted(m for m in sys.modules"
         " if m.startswith(('fieldlab.pipelines', 'distributed'))))"
     )
