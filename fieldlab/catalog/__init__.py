@@ -9,7 +9,16 @@
 from fieldlab.catalog.access import open_dataset, open_statistics
 from fieldlab.catalog.card import SPLITS, Card, FrameWindow, SplitSpec, TaskSpec, ValidationSpec
 from fieldlab.catalog.fingerprint import canonical_json, fingerprint, fingerprint_payload
-from fieldlab.catalog.loading import card_names, card_path, catalog_dir, load_card, read_card
+from fieldlab.catalog.loading import (
+    CatalogScan,
+    card_names,
+    card_path,
+    catalog_dir,
+    check_name,
+    load_card,
+    read_card,
+    scan_cards,
+)
 from fieldlab.catalog.location import DatasetLocation, data_root, locate
 from fieldlab.catalog.lock import LockHolder, WriterLock
 from fieldlab.catalog.verify import RepairSummary, StoreProblem, VerifyReport, repair, verify
@@ -17,6 +26,7 @@ from fieldlab.catalog.verify import RepairSummary, StoreProblem, VerifyReport, r
 __all__ = [
     "SPLITS",
     "Card",
+    "CatalogScan",
     "DatasetLocation",
     "FrameWindow",
     "LockHolder",
@@ -31,6 +41,7 @@ __all__ = [
     "card_names",
     "card_path",
     "catalog_dir",
+    "check_name",
     "data_root",
     "fingerprint",
     "fingerprint_payload",
@@ -40,5 +51,6 @@ __all__ = [
     "open_statistics",
     "read_card",
     "repair",
+    "scan_cards",
     "verify",
 ]
