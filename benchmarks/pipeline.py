@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fieldlab.catalog import load_card  # noqa: E402
-from fieldlab.pipelines import generate, split_seed  # noqa: E402
+from fieldlab.catalog.seeds import split_seed  # noqa: E402
+from fieldlab.pipelines import generate  # noqa: E402
 from fieldlab.pipelines.cluster import connect  # noqa: E402
 from fieldlab.simulators import simulate  # noqa: E402
 

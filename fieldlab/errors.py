@@ -45,6 +45,26 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """A catalogued dataset that has not been generated (completely) under the data root."""
 
 
+class DatasetNameError(DatasetError, ValueError):
+    """A dataset name that cannot name a card (e.g. ``../x``); the message lists the allowed
+    characters."""
+
+
+class DatasetIncompleteError(DatasetNotFoundError):
+    """A store that exists but is not complete (a chunk's record or file is missing); the message
+    names the missing chunks and the command that finishes the store."""
+
+
+class DatasetLockedError(DatasetError):
+    """Another live process holds the writer lock of a store; the message names the holder (host,
+    pid, since) and what to do."""
+
+
+class WriterLockLostError(DatasetError):
+    """The writer lock of a store was taken over while this process was writing it (its lease ran
+    out); the store is left unfinished and the message says how to resume."""
+
+
 class TrainingError(FieldlabError, ValueError):
     """A training or evaluation request that cannot run: a dataset without the task's frames, a
     bad configuration, a run or checkpoint that cannot be found; the message names the input."""

@@ -9,24 +9,39 @@
 from fieldlab.catalog.access import open_dataset, open_statistics
 from fieldlab.catalog.card import SPLITS, Card, FrameWindow, SplitSpec, TaskSpec, ValidationSpec
 from fieldlab.catalog.fingerprint import canonical_json, fingerprint, fingerprint_payload
-from fieldlab.catalog.loading import card_names, card_path, catalog_dir, load_card, read_card
+from fieldlab.catalog.loading import (
+    CatalogScan,
+    card_names,
+    card_path,
+    catalog_dir,
+    check_name,
+    load_card,
+    read_card,
+    scan_cards,
+)
 from fieldlab.catalog.location import DatasetLocation, data_root, locate
-from fieldlab.catalog.verify import ChunkProblem, VerifyReport, verify
+from fieldlab.catalog.lock import LockHolder, WriterLock
+from fieldlab.catalog.verify import RepairSummary, StoreProblem, VerifyReport, repair, verify
 
 __all__ = [
     "SPLITS",
     "Card",
-    "ChunkProblem",
+    "CatalogScan",
     "DatasetLocation",
     "FrameWindow",
+    "LockHolder",
+    "RepairSummary",
     "SplitSpec",
+    "StoreProblem",
     "TaskSpec",
     "ValidationSpec",
     "VerifyReport",
+    "WriterLock",
     "canonical_json",
     "card_names",
     "card_path",
     "catalog_dir",
+    "check_name",
     "data_root",
     "fingerprint",
     "fingerprint_payload",
@@ -35,5 +50,7 @@ __all__ = [
     "open_dataset",
     "open_statistics",
     "read_card",
+    "repair",
+    "scan_cards",
     "verify",
 ]

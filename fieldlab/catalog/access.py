@@ -1,7 +1,9 @@
 """Reading generated datasets: :func:`open_dataset` and :func:`open_statistics`.
 
 Models read datasets only through these: they resolve the card, its fingerprint and the store, and
-refuse a store that was not generated completely.
+refuse a store that was not generated completely: one not marked complete, or one with a chunk
+that has no completion record or whose chunk file is gone (zarr would read it back as NaN). The
+check costs one listing of the store and one of its records; ``catalog verify`` rehashes the bytes.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import xarray as xr
 import zarr
 
 from fieldlab.catalog.card import Card
+from fieldlab.catalog.layout import describe_missing, missing_chunks, stored_layout
 from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import DatasetLocation, locate
-from fieldlab.errors import DatasetError, DatasetNotFoundError
+from fieldlab.catalog.lock import read_holder
+from fieldlab.errors import DatasetError, DatasetIncompleteError, DatasetNotFoundError
 
 PathLike = str | os.PathLike[str]
 
@@ -35,8 +39,9 @@ def open_dataset(
 
     Raises:
         UnknownDatasetError: no card is named ``name``.
-        DatasetNotFoundError: the dataset has not been generated (completely) under the data root.
-        DatasetError: the card has no split ``split``.
+        DatasetNotFoundError: the dataset has not been generated under the data root.
+        DatasetIncompleteError: the store is unfinished or lost chunks; the message names them.
+        DatasetError: the card has no split ``split``, or the store's metadata is unreadable.
     """
     card, loc = _complete(name, data_root, catalog)
     if split not in card.splits:
@@ -55,11 +60,20 @@ def open_statistics(
 
 
 def store_state(loc: DatasetLocation) -> dict[str, Any] | None:
-    """The root attributes of the store at ``loc``, or None if there is no store."""
+    """The root attributes of the store at ``loc``, or None if there is no store.
+
+    Raises:
+        DatasetError: the root ``zarr.json`` exists but cannot be read.
+    """
     try:
         return dict(zarr.open_group(loc.store, mode="r", zarr_format=3).attrs)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeNotFoundError):
         return None
+    except (ValueError, TypeError, KeyError) as err:
+        raise DatasetError(
+            f"dataset {loc.name!r}: the root metadata of {loc.store} is unreadable ({err}); run "
+            f"`fieldlab catalog verify {loc.name} --repair` to restore it from the store record"
+        ) from None
 
 
 def _complete(
@@ -68,10 +82,27 @@ def _complete(
     card = load_card(name, catalog)
     loc = locate(card, data_root)
     state = store_state(loc)
-    if state is None or state.get("state") != "complete":
-        how = "has not been generated" if state is None else "was not generated completely"
+    finish = f"run `fieldlab generate {name}` (with the same --data-root / FIELDLAB_DATA)"
+    holder = read_holder(loc.lock)
+    if holder is not None and holder.stale_reason() is None:
+        finish = f"it is being generated now ({holder.describe()}): wait for that run to finish"
+    if state is None:
         raise DatasetNotFoundError(
-            f"dataset {name!r} {how} at {loc.store}; run `fieldlab generate {name}` "
-            "(with the same --data-root / FIELDLAB_DATA)"
+            f"dataset {name!r} has not been generated at {loc.store}; {finish}"
+        )
+    try:
+        layout = stored_layout(state)
+    except KeyError:  # the template was never finished
+        raise DatasetIncompleteError(
+            f"dataset {name!r} was not generated completely at {loc.store}: its template is "
+            f"unfinished; {finish}"
+        ) from None
+    missing = missing_chunks(loc.store, loc.records, layout)
+    if state.get("state") != "complete" or missing:
+        which = f"missing {describe_missing(missing)}" if missing else "it is not marked complete"
+        if state.get("state") == "complete":
+            finish = f"run `fieldlab generate {name}` (same --data-root) to rewrite them"
+        raise DatasetIncompleteError(
+            f"dataset {name!r} was not generated completely at {loc.store}: {which}; {finish}"
         )
     return card, loc

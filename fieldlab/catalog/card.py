@@ -45,7 +45,7 @@ class _Strict(BaseModel):
 class SplitSpec(_Strict):
     """One split: ``n_sims`` simulations, with optional overrides of the card's parameters."""
 
-    n_sims: int = Field(gt=0, description="number of simulations in the split")
+    n_sims: int = Field(gt=0, strict=True, description="number of simulations in the split")
     params: dict[str, Any] = Field(default_factory=dict, description="overrides for this split")
 
 
@@ -95,8 +95,10 @@ class Card(_Strict):
     simulator: str
     params: dict[str, Any] = Field(default_factory=dict)
     splits: dict[SplitName, SplitSpec]
-    seed: int = Field(ge=0)
-    chunk_size: int = Field(gt=0, description="simulations per generation task and zarr chunk")
+    seed: int = Field(ge=0, strict=True)
+    chunk_size: int = Field(
+        gt=0, strict=True, description="simulations per generation task and zarr chunk"
+    )
     task: TaskSpec | None = None
     reference: str
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
@@ -111,10 +113,18 @@ class Card(_Strict):
     @field_validator("splits", mode="before")
     @classmethod
     def _split_shorthand(cls, value: Any) -> Any:
-        """``train: 5000`` is short for ``train: {n_sims: 5000}``."""
-        if isinstance(value, dict):
-            return {k: {"n_sims": v} if isinstance(v, int) else v for k, v in value.items()}
-        return value
+        """``train: 5000`` is short for ``train: {n_sims: 5000}``; ``train: true`` is refused
+        (YAML reads ``yes``/``true`` as a boolean, which Python would count as 1 simulation)."""
+        if not isinstance(value, dict):
+            return value
+        for k, v in value.items():
+            n = v.get("n_sims") if isinstance(v, dict) else v
+            if isinstance(n, bool):
+                raise ValueError(
+                    f"splits.{k}: {str(n).lower()} is a boolean, not a number of simulations; "
+                    f"write a positive integer, e.g. `{k}: 1000`, or remove the split"
+                )
+        return {k: {"n_sims": v} if isinstance(v, int) else v for k, v in value.items()}
 
     @model_validator(mode="after")
     def _consistent(self) -> Card:

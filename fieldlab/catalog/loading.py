@@ -8,6 +8,8 @@ the file, the field and, where there is a fixed set, the valid choices.
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fieldlab.catalog.card import Card, FrameWindow, SplitSpec, TaskSpec, ValidationSpec
-from fieldlab.errors import CardError, UnknownDatasetError
+from fieldlab.errors import CardError, DatasetNameError, UnknownDatasetError
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""A dataset name: lower-case letters, digits and hyphens, starting with a letter or digit."""
 
 
 def catalog_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -32,9 +37,25 @@ def card_names(directory: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(p.stem for p in catalog_dir(directory).glob("*.yaml"))
 
 
+def check_name(name: str) -> str:
+    """``name`` if it can name a card; a name such as ``../x`` could read a file outside the
+    catalog and is refused.
+
+    Raises:
+        DatasetNameError: naming the allowed characters.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise DatasetNameError(
+            f"{name!r} is not a dataset name: use lower-case letters a-z, digits 0-9 and "
+            "hyphens, starting with a letter or digit (e.g. nri-charged-2d); "
+            "`fieldlab catalog list` shows the catalogued names"
+        )
+    return name
+
+
 def card_path(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
     """The file of card ``name``; an unknown name lists the catalogued ones."""
-    path = catalog_dir(directory) / f"{name}.yaml"
+    path = catalog_dir(directory) / f"{check_name(name)}.yaml"
     if not path.is_file():
         known = ", ".join(card_names(directory)) or "(none)"
         raise UnknownDatasetError(
@@ -46,6 +67,31 @@ def card_path(name: str, directory: str | os.PathLike[str] | None = None) -> Pat
 def load_card(name: str, directory: str | os.PathLike[str] | None = None) -> Card:
     """Read and validate card ``name`` from the catalog."""
     return read_card(card_path(name, directory))
+
+
+@dataclass
+class CatalogScan:
+    """Every card of a catalog directory: the valid ones, and the error of each invalid one.
+
+    Attributes:
+        cards: valid cards by name, in name order.
+        errors: the :class:`CardError` of each card that could not be read, by file name stem.
+    """
+
+    cards: dict[str, Card] = field(default_factory=dict)
+    errors: dict[str, CardError] = field(default_factory=dict)
+
+
+def scan_cards(directory: str | os.PathLike[str] | None = None) -> CatalogScan:
+    """Read every card of the catalog; a bad card is reported in ``errors``, not raised, so a
+    listing shows the good cards and says what is wrong with the others."""
+    scan = CatalogScan()
+    for path in sorted(catalog_dir(directory).glob("*.yaml")):
+        try:
+            scan.cards[path.stem] = read_card(path)
+        except CardError as err:
+            scan.errors[path.stem] = err
+    return scan
 
 
 def read_card(path: str | os.PathLike[str]) -> Card:

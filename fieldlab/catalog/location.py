@@ -4,7 +4,8 @@ The data root is, in order: the ``data_root`` argument, ``$FIELDLAB_DATA``, ``./
 local path or any fsspec URL (``s3://bucket/prefix``, ``gs://...``, ``memory://``); local paths are
 made absolute so that workers on other processes resolve them the same way. Completion records
 of the chunks sit beside the store in ``<fingerprint>.records/<split>/<chunk>.json``, outside the
-zarr hierarchy.
+zarr hierarchy, with the store record (``store.json``, :mod:`fieldlab.catalog.store_record`); the
+writer lock is ``<fingerprint>.lock`` (:mod:`fieldlab.catalog.lock`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class DatasetLocation:
     fingerprint: str
     store: str
     records: str
+
+    @property
+    def lock(self) -> str:
+        """URL or path of the store's writer lock."""
+        return self.store.removesuffix(".zarr") + ".lock"
 
     def record(self, split: str, chunk: int) -> str:
         """Path of the completion record of chunk ``chunk`` of ``split``."""

@@ -27,7 +27,7 @@ def list_cards(data_root: DataRoot = None) -> None:
     from fieldlab.catalog.card import SPLITS
     from fieldlab.catalog.loading import card_names, load_card
     from fieldlab.catalog.location import locate
-    from fieldlab.pipelines.records import read_records
+    from fieldlab.catalog.records import read_records
 
     table = Table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
     for name in card_names():
@@ -62,7 +62,7 @@ def show(name: str, data_root: DataRoot = None) -> None:
     from fieldlab.catalog.access import store_state
     from fieldlab.catalog.loading import card_path, load_card
     from fieldlab.catalog.location import locate
-    from fieldlab.pipelines.plan import split_seed
+    from fieldlab.catalog.seeds import split_seed
 
     card = load_card(name)
     loc = locate(card, data_root)
@@ -110,7 +110,7 @@ def verify(
     ] = False,
 ) -> None:
     """Rehash every chunk; report chunks that are corrupted or missing (exit status 1 if any)."""
-    from fieldlab.catalog.verify import forget_bad_chunks
+    from fieldlab.catalog.verify import repair as forget_bad_chunks
     from fieldlab.catalog.verify import verify as run_verify
 
     report = run_verify(name, data_root=data_root)

@@ -1,22 +1,23 @@
 """Dask pipelines: a dataset card -> chunked generation tasks -> a zarr store with statistics.
 
-:func:`generate` is the entry point; the stages live in their own modules: :mod:`.plan` (chunks and
-seeds), :mod:`.schema` (the xarray schema and zarr layout), :mod:`.tasks` (what a worker runs),
-:mod:`.validation` (invalid simulations), :mod:`.records` (completion records and checksums),
-:mod:`.statistics` (normalisation statistics) and :mod:`.cluster` (where tasks run).
-``generate`` is imported on first use, so reading records does not load dask.distributed.
+:func:`generate` is the entry point; the stages live in their own modules: :mod:`.plan` (chunk
+jobs), :mod:`.schema` (the xarray schema and zarr layout), :mod:`.tasks` (what a worker runs),
+:mod:`.validation` (invalid simulations), :mod:`.statistics` (normalisation statistics) and
+:mod:`.cluster` (where tasks run). The on-disk contract the pipeline writes (completion records,
+seeds, the writer lock) lives below it, in :mod:`fieldlab.catalog`, where readers find it too.
+``generate`` is imported on first use, so planning does not load dask.distributed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fieldlab.pipelines.plan import ChunkJob, plan, resample_seed, split_seed
+from fieldlab.pipelines.plan import ChunkJob, plan
 
 if TYPE_CHECKING:
     from fieldlab.pipelines.pipeline import GenerationSummary, generate
 
-__all__ = ["ChunkJob", "GenerationSummary", "generate", "plan", "resample_seed", "split_seed"]
+__all__ = ["ChunkJob", "GenerationSummary", "generate", "plan"]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,9 +9,16 @@ Stages (each a pure function elsewhere; this module only wires them):
 3. merge the records in chunk order: normalisation statistics of the training split, counts of
    resampled simulations; mark the store complete.
 
+The whole run holds the store's writer lock (:class:`~fieldlab.catalog.lock.WriterLock`), taken
+before the store is read or removed, so two runs of one card never write one store at once; the
+lock of a run that died (``kill -9``, a lost node) is taken over by the next run.
+
 A crash loses at most the chunks in flight: a rerun finds the template and the records, and
-submits only the missing chunks. Because every chunk's numbers depend only on (card seed, split,
-chunk index), a resumed run writes the same bytes as an uninterrupted one.
+submits only the missing chunks (also those whose chunk file was lost since). It resumes with the
+store's chunk size, whatever the card now says (``chunk_size`` is not in the fingerprint). Because
+every chunk's numbers depend only on (card seed, split, chunk index), a resumed run writes the same
+bytes as an uninterrupted one. On completion the store record
+(:mod:`fieldlab.catalog.store_record`) checksums everything that is not chunk data.
 """
 
 from __future__ import annotations
@@ -29,13 +36,19 @@ from distributed import Client, as_completed
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fieldlab import __version__
+from fieldlab.catalog.access import store_state
 from fieldlab.catalog.card import Card
+from fieldlab.catalog.layout import missing_chunks, stored_layout
 from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import DatasetLocation, locate, on_filesystem
+from fieldlab.catalog.lock import WriterLock
+from fieldlab.catalog.records import read_records
+from fieldlab.catalog.seeds import split_seed
+from fieldlab.catalog.store_record import RECORD as STORE_RECORD
+from fieldlab.catalog.store_record import read_store_record, write_store_record
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines.cluster import connect
-from fieldlab.pipelines.plan import ChunkJob, plan, split_seed
-from fieldlab.pipelines.records import read_records
+from fieldlab.pipelines.plan import ChunkJob, plan
 from fieldlab.pipelines.schema import CONVENTIONS
 from fieldlab.pipelines.statistics import combine
 from fieldlab.pipelines.tasks import run_chunk, write_template
@@ -79,28 +92,33 @@ def generate(
     t0 = time.perf_counter()
     card = load_card(name, catalog)
     loc = locate(card, data_root)
-    if overwrite:
-        _remove(loc)
-    root = _open_root(loc)
-    if root is not None and root.attrs.get("state") == "complete":
-        n = sum(card.n_chunks(s) for s in card.split_names())
-        return GenerationSummary(name, loc.store, n, n, 0, dict(root.attrs.get("resampled", {})))
-    session = nullcontext(client) if client is not None else connect(workers, scheduler)
-    with session as c:
-        if root is None or root.attrs.get("state") != "chunks":
-            _write_templates(c, card, loc)
-        elif root.attrs.get("chunk_size") != card.chunk_size:
-            raise DatasetError(
-                f"dataset {name!r}: the partial store at {loc.store} has chunk size "
-                f"{root.attrs.get('chunk_size')} but the card says {card.chunk_size}; "
-                "rerun with --overwrite"
-            )
-        done = read_records(loc.records)
-        jobs = [j for j in plan(card, loc) if (j.split, j.chunk) not in done]
-        total = sum(card.n_chunks(s) for s in card.split_names())
-        with _progress(progress, name, total, total - len(jobs)) as advance:
-            _run(c, jobs, advance)
-    resampled = _finalise(card, loc)
+    with WriterLock(loc.lock, name) as lock:  # before anything is read or removed
+        if overwrite:
+            _remove(loc)
+        state = _read_state(loc)
+        resume = state is not None and state.get("state") in ("chunks", "complete")
+        if resume and state.get("state") == "complete" and _still_complete(loc, state):
+            if read_store_record(loc.records) is None:  # a crash right after completion
+                write_store_record(loc.store, loc.records, stored_layout(state))
+            n = sum(sl.n_chunks for sl in stored_layout(state).values())
+            return GenerationSummary(name, loc.store, n, n, 0, dict(state.get("resampled", {})))
+        if resume:
+            _reopen(loc, state)
+        session = nullcontext(client) if client is not None else connect(workers, scheduler)
+        with session as c:
+            if not resume:
+                _write_templates(c, card, loc)
+            else:
+                # the store's chunking wins: chunk_size does not enter the fingerprint, so an
+                # edited card must resume the store as it was laid out
+                card = card.model_copy(update={"chunk_size": int(state["chunk_size"])})
+            done = read_records(loc.records)
+            jobs = [j for j in plan(card, loc) if (j.split, j.chunk) not in done]
+            total = sum(card.n_chunks(s) for s in card.split_names())
+            with _progress(progress, name, total, total - len(jobs)) as advance:
+                _run(c, jobs, advance, lock)
+        lock.check()  # never mark complete a store that another writer has taken over
+        resampled = _finalise(card, loc)
     return GenerationSummary(
         name, loc.store, total, total - len(jobs), len(jobs), resampled, time.perf_counter() - t0
     )
@@ -162,9 +180,10 @@ def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
     root.attrs.update({"variables": variables, "state": "chunks"})
 
 
-def _run(client: Client, jobs: list[ChunkJob], advance: Any) -> None:
+def _run(client: Client, jobs: list[ChunkJob], advance: Any, lock: WriterLock) -> None:
     """Run ``jobs``, longest first (earlier submissions get higher priority), so the run does
-    not end waiting on one long chunk; raise the first task error after cancelling the rest."""
+    not end waiting on one long chunk; raise the first task error after cancelling the rest,
+    and stop if the writer lock is lost."""
     jobs = sorted(jobs, key=lambda j: -j.cost)
     futures = [
         client.submit(
@@ -176,6 +195,8 @@ def _run(client: Client, jobs: list[ChunkJob], advance: Any) -> None:
         for fut in as_completed(futures):
             fut.result()  # raises the task's error, e.g. invalid simulations
             advance()
+            if lock.lost:
+                lock.check()  # raises, naming the new holder
     finally:
         client.cancel(futures)
 
@@ -206,14 +227,41 @@ def _finalise(card: Card, loc: DatasetLocation) -> dict[str, int]:
             "history": f"{_now()}: fieldlab {__version__} generate {card.name}",
         }
     )
+    write_store_record(loc.store, loc.records, stored_layout(dict(root.attrs)))
     return resampled
 
 
-def _open_root(loc: DatasetLocation) -> zarr.Group | None:
+def _read_state(loc: DatasetLocation) -> dict[str, Any] | None:
+    """The store's root attributes; None if there is no store or its root is unreadable (then
+    the templates are written again)."""
     try:
-        return zarr.open_group(loc.store, mode="r", zarr_format=3)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return store_state(loc)
+    except DatasetError:
         return None
+
+
+def _still_complete(loc: DatasetLocation, state: dict[str, Any]) -> bool:
+    """Whether a store marked complete still has every chunk's record and files."""
+    try:
+        layout = stored_layout(state)
+    except KeyError:
+        return False
+    return not missing_chunks(loc.store, loc.records, layout)
+
+
+def _reopen(loc: DatasetLocation, state: dict[str, Any]) -> None:
+    """Make a store ready to resume: forget the records of chunks whose files are gone, drop the
+    store record (the attributes are about to change) and mark the store unfinished, so the run
+    rewrites exactly the missing chunks."""
+    for m in missing_chunks(loc.store, loc.records, stored_layout(state)):
+        fs, path = on_filesystem(loc.record(m.split, m.chunk))
+        if fs.exists(path):
+            fs.rm(path)
+    fs, path = on_filesystem(f"{loc.records}/{STORE_RECORD}")
+    if fs.exists(path):
+        fs.rm(path)
+    if state.get("state") != "chunks":
+        zarr.open_group(loc.store, mode="r+", zarr_format=3).attrs["state"] = "chunks"
 
 
 def _remove(loc: DatasetLocation) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import zarr
 
+from fieldlab.catalog.records import HASH, combined_checksum, file_checksums, write_record
 from fieldlab.pipelines.plan import ChunkJob
-from fieldlab.pipelines.records import HASH, combined_checksum, file_checksums, write_record
 from fieldlab.pipelines.schema import has_sim, template
 from fieldlab.pipelines.statistics import chunk_statistics
 from fieldlab.pipelines.validation import repair

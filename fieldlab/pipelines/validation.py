@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fieldlab.catalog.seeds import resample_seed
 from fieldlab.errors import DatasetError
-from fieldlab.pipelines.plan import ChunkJob, resample_seed
+from fieldlab.pipelines.plan import ChunkJob
 from fieldlab.pipelines.schema import has_sim
 from fieldlab.simulators import SimulationResult, simulate
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import numba
+import numpy as np
 from pydantic import ValidationError
 
 from fieldlab.errors import ParameterError, SimulationError, UnknownSystemError
@@ -47,6 +48,13 @@ SYSTEMS: dict[str, System] = {
         navier_stokes.SYSTEM,
     )
 }
+
+
+DIVERGED_ABOVE = 1.0e6
+"""A saved state value (position, velocity or field) beyond this in absolute value means the run
+blew up: every registered system's published setting stays below 200, so this leaves a margin of
+5,000 for other legitimate settings while catching a too-large ``dt`` (``charged`` with
+``dt=1e3`` reaches positions of 1e11, all finite)."""
 
 
 def get_system(name: str) -> System:
@@ -117,7 +125,9 @@ def simulate(
         first_sim: global index of the first simulation, to split one dataset over many calls.
         threads: Numba threads to use (default: Numba's current setting). Results do not depend on it.
         on_nonfinite: ``"raise"`` a :class:`SimulationError` naming the simulations whose
-            trajectories are not finite, or ``"flag"`` them in ``result.status.finite``.
+            trajectories are not finite or blew up (a saved value beyond :data:`DIVERGED_ABOVE`),
+            or ``"flag"`` the non-finite ones in ``result.status.finite`` and return everything
+            (the dataset pipeline then applies the card's validation policy).
     """
     sys_ = get_system(system)
     p = resolve_params(sys_, params)
@@ -127,11 +137,32 @@ def simulate(
         raise ParameterError(f"seed and first_sim must be non-negative, got {seed}, {first_sim}")
     with _threads(threads):
         result = sys_.run(p, n_sims, seed, first_sim)
-    if on_nonfinite == "raise" and not result.status.all_finite:
+    if on_nonfinite == "raise":
+        _raise_if_blown_up(result, system, p, n_sims, first_sim)
+    return result
+
+
+def _raise_if_blown_up(
+    result: SimulationResult, system: str, p: Params, n_sims: int, first_sim: int
+) -> None:
+    """Raise :class:`SimulationError` if a simulation is not finite or exceeds DIVERGED_ABOVE."""
+    fix = (
+        f"reduce dt (now {p.dt:g}) or the interaction strength, or pass on_nonfinite='flag' to "
+        "keep the results"
+    )
+    if not result.status.all_finite:
         bad = [first_sim + int(i) for i in (~result.status.finite).nonzero()[0][:10]]
         raise SimulationError(
-            f"system {system!r}: simulations {bad} (of {n_sims}) produced non-finite values; "
-            "reduce dt or the interaction strength, or pass on_nonfinite='flag' to keep the "
-            "finite ones"
+            f"system {system!r}: simulations {bad} (of {n_sims}) produced non-finite values; {fix}"
         )
-    return result
+    for name in result.state_names:
+        x = result.variables[name]
+        peak = np.abs(x.reshape(x.shape[0], -1)).max(axis=1)
+        bad_sims = (peak > DIVERGED_ABOVE).nonzero()[0]
+        if bad_sims.size:
+            bad = [first_sim + int(i) for i in bad_sims[:10]]
+            raise SimulationError(
+                f"system {system!r}: simulations {bad} (of {n_sims}) blew up: |{name}| reached "
+                f"{float(peak.max()):.3g}, beyond {DIVERGED_ABOVE:g} (no published setting "
+                f"exceeds 200); {fix}"
+            )

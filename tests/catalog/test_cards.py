@@ -15,8 +15,9 @@ from fieldlab.catalog import (
     fingerprint_payload,
     load_card,
     read_card,
+    scan_cards,
 )
-from fieldlab.errors import CardError, UnknownDatasetError
+from fieldlab.errors import CardError, DatasetNameError, UnknownDatasetError
 from fieldlab.simulators import SYSTEMS
 
 NAMED = [
@@ -117,6 +118,10 @@ def test_fingerprint_is_the_sha256_of_the_canonical_payload(tmp_path: Path) -> N
         ),
         ({"chunksize": 5}, ["'chunksize'", "valid fields", "chunk_size"]),
         ({"chunk_size": 0}, ["'chunk_size'", "greater than 0"]),
+        ({"splits": {"train": True}}, ["'splits'", "splits.train: true is a boolean", "integer"]),
+        ({"splits": {"train": 10, "val": {"n_sims": False}}}, ["splits.val: false is a boolean"]),
+        ({"chunk_size": True}, ["'chunk_size'", "valid integer"]),
+        ({"seed": True}, ["'seed'", "valid integer"]),
         (
             {"task": {"context": {"start": 0, "stop": 5}, "target": {"start": 5, "stop": 99}}},
             ["task.target", "99", "9 frames"],
@@ -159,3 +164,28 @@ def test_split_params_override_the_card(tmp_path: Path) -> None:
 def test_unknown_dataset_lists_the_catalog() -> None:
     with pytest.raises(UnknownDatasetError, match="nri-charged-2d-mini"):
         load_card("nri-charged")
+
+
+@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "/abs", "Nri", "a/b", "", "-x"])
+def test_a_name_that_is_not_a_dataset_name_never_reaches_the_file_system(
+    tmp_path: Path, name: str
+) -> None:
+    inside = tmp_path / "catalog"
+    inside.mkdir()
+    write(tmp_path, name="x")  # a valid card just outside the catalog: ../x would find it
+    with pytest.raises(DatasetNameError) as err:
+        load_card(name, inside)
+    assert repr(name) in str(err.value)
+    assert "lower-case letters a-z, digits 0-9 and hyphens" in str(err.value)
+
+
+def test_one_bad_card_does_not_hide_the_good_ones(tmp_path: Path) -> None:
+    write(tmp_path)
+    write(tmp_path, name="other", splits={"train": True})
+    (tmp_path / "broken.yaml").write_text("name: [unclosed")
+    scan = scan_cards(tmp_path)
+    assert list(scan.cards) == ["probe"]
+    assert sorted(scan.errors) == ["broken", "other"]
+    assert "cannot read it as YAML" in str(scan.errors["broken"])
+    assert "splits.train: true is a boolean" in str(scan.errors["other"])
+    assert str(tmp_path / "other.yaml") in str(scan.errors["other"])

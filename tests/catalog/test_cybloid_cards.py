@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from fieldlab.catalog import load_card, open_dataset, verify
-from fieldlab.pipelines import generate, split_seed
+from fieldlab.catalog.seeds import split_seed
+from fieldlab.pipelines import generate
 from fieldlab.simulators import simulate
 
 FULL = ["cybloid-delayed-trap", "cybloid-annular-active", "cybloid-crystal"]

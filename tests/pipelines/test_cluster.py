@@ -15,8 +15,9 @@ from distributed import Client
 from typer.testing import CliRunner
 
 from fieldlab.catalog import load_card, open_dataset
+from fieldlab.catalog.seeds import split_seed
 from fieldlab.cli import app
-from fieldlab.pipelines import split_seed
+from fieldlab.pipelines.cluster import connect
 from fieldlab.simulators import simulate
 from tests.pipelines.helpers import cli
 
@@ -140,3 +141,29 @@ def test_workers_and_scheduler_are_exclusive(catalog: Path, tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "omit it with --scheduler" in result.output
+
+
+def test_the_local_cluster_listens_on_loopback_only() -> None:
+    with connect(1) as client:
+        info = client.scheduler_info()
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        workers = list(info["workers"])
+        assert workers
+        assert all(w.startswith("tcp://127.0.0.1:") for w in workers), workers
+        dashboard = client.dashboard_link
+        assert dashboard.startswith("http://127.0.0.1:"), dashboard
+        port = int(dashboard.split(":")[2].split("/")[0])
+        sockets = client.run_on_scheduler(_listening)
+    assert ("127.0.0.1", port) in sockets
+    assert all(addr in ("127.0.0.1", "::1") for addr, _ in sockets), sockets
+
+
+def _listening(dask_scheduler=None) -> list[tuple[str, int]]:
+    """The (address, port) of every TCP socket the scheduler's process listens on."""
+    import psutil
+
+    return [
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    ]

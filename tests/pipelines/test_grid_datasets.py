@@ -9,7 +9,8 @@ import pytest
 from distributed import Client
 
 from fieldlab.catalog import load_card, open_dataset, open_statistics, verify
-from fieldlab.pipelines import generate, split_seed
+from fieldlab.catalog.seeds import split_seed
+from fieldlab.pipelines import generate
 from fieldlab.pipelines.validation import invalid
 from fieldlab.simulators import VARIABLES, simulate
 from tests.pipelines.helpers import write_card

@@ -8,7 +8,7 @@ import fsspec
 import numpy as np
 from distributed import Client
 
-from fieldlab.catalog import data_root, load_card, locate, open_dataset, verify
+from fieldlab.catalog import data_root, load_card, locate, open_dataset, repair, verify
 from fieldlab.pipelines import generate
 from fieldlab.simulators import simulate
 
@@ -29,6 +29,19 @@ def test_generate_verify_and_open_on_an_object_store(catalog: Path) -> None:
     ds = open_dataset(NAME, "val", data_root=root, catalog=catalog)
     ref = simulate("charged", 60, ds.attrs["split_seed"], ds.attrs["params"])
     np.testing.assert_array_equal(ds.position.values, ref.position)
+    assert not fs.exists(loc.lock)  # the writer lock was taken in the object store and released
+
+    # damage in the object store is found and repaired there too
+    key = f"{loc.store}/val/time/c/0"
+    good = fs.cat_file(key)
+    fs.pipe_file(key, bytes(len(good)))
+    report = verify(NAME, data_root=root, catalog=catalog)
+    assert [(p.split, p.problem) for p in report.problems] == [
+        ("val", "corrupted: coordinate time of split val")
+    ]
+    assert repair(report, data_root=root, catalog=catalog).restored == ["val/time/c/0"]
+    assert fs.cat_file(key) == good
+    assert verify(NAME, data_root=root, catalog=catalog).ok
     fs.rm("/fieldlab-test", recursive=True)
 
 

@@ -14,10 +14,10 @@ from distributed import Client
 from typer.testing import CliRunner
 
 from fieldlab.catalog import load_card, locate, open_dataset, verify
+from fieldlab.catalog.records import chunk_key
 from fieldlab.cli import app
 from fieldlab.errors import DatasetError
 from fieldlab.pipelines import generate
-from fieldlab.pipelines.records import chunk_key
 from fieldlab.pipelines.validation import exceeds, invalid
 from fieldlab.simulators import SimulationResult, SimulationStatus, simulate
 from tests.pipelines.helpers import TINY, write_card

@@ -25,6 +25,7 @@ import fsspec
 from blake3 import blake3
 from fsspec.implementations.local import LocalFileSystem
 
+from fieldlab.catalog.card import SPLITS
 from fieldlab.simulators import VARIABLES
 
 
@@ -91,6 +92,8 @@ def read_records(records: str) -> dict[tuple[str, int], dict[str, Any]]:
         return {}
     out = {}
     for path in fs.glob(f"{root}/*/*.json"):
+        if path.rsplit("/", 2)[-2] not in SPLITS:
+            continue  # e.g. the store record's copies of the store's metadata
         try:
             rec = json.loads(fs.cat_file(path))
         except (OSError, ValueError):
