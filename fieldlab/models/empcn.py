@@ -27,6 +27,8 @@ Two variants:
   remain exactly E(n) equivariant (up to ties in distance).
 
 Equivariance: exact; messages see invariants only and coordinates move along differences.
+Cost (one CPU thread, forward and backward, a batch of 100 five-particle 3-D simulations): about
+6 times EGNN's step coupled, 1.4 times decoupled.
 Defaults: 4 layers of 64 hidden units, EGNN's n-body setting, which the paper's n-body protocol
 follows.
 
