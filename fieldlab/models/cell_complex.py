@@ -32,8 +32,10 @@ relations; ``(s, a, b)`` (the shared corner, the sender's and the receiver's oth
 edges carry ``edata["pair"]`` on ``upper``/0, the 1-cell each edge lies on.
 
 Lifting depends on the topology only. :func:`lift` caches the complex of
-:func:`~fieldlab.models.graphs.build_graph`'s ``full`` layout by ``(B, P)``, so training pays for
-it once; other graphs are lifted on every call with vectorised index operations.
+:func:`~fieldlab.models.graphs.build_graph`'s ``full`` layout by ``(B, P, device)``, so training
+pays for it once; other graphs are lifted on every call with vectorised index operations. The
+heterograph is built and kept on the CPU; :class:`CellComplex` carries its index tensors to the
+batch's device, so the model's hot path is plain torch.
 """
 
 from __future__ import annotations
@@ -96,9 +98,23 @@ class CellComplex:
         )
 
     def to(self, device: torch.device) -> CellComplex:
+        """The index tensors on ``device``; the heterograph stays on the CPU (DGL's storage)."""
         if self.pairs.device == device:
             return self
-        return CellComplex.of(self.graph.to(device))
+
+        def move(d: dict[Relation, torch.Tensor]) -> dict[Relation, torch.Tensor]:
+            return {r: t.to(device) for r, t in d.items()}
+
+        return CellComplex(
+            self.graph,
+            self.n_cells,
+            self.pairs.to(device),
+            self.triangles.to(device),
+            self.edge_pair.to(device),
+            move(self.senders),
+            move(self.receivers),
+            move(self.vertices),
+        )
 
 
 def lift(g: dgl.DGLGraph) -> CellComplex:
@@ -106,15 +122,15 @@ def lift(g: dgl.DGLGraph) -> CellComplex:
     edges = Edges.of(g)
     if edges.particles is not None:
         p = edges.particles
-        return _full_complex(g.num_nodes() // p, p).to(g.device)
+        return _full_complex(g.num_nodes() // p, p, g.device)
     src, dst = g.edges()
-    return CellComplex.of(lift_edges(src, dst, g.num_nodes()))
+    return CellComplex.of(lift_edges(src, dst, g.num_nodes())).to(g.device)
 
 
 @lru_cache(maxsize=16)
-def _full_complex(n_graphs: int, n_particles: int) -> CellComplex:
+def _full_complex(n_graphs: int, n_particles: int, device: torch.device) -> CellComplex:
     src, dst = full_edges(n_graphs, n_particles)
-    return CellComplex.of(lift_edges(src, dst, n_graphs * n_particles))
+    return CellComplex.of(lift_edges(src, dst, n_graphs * n_particles)).to(device)
 
 
 def _pairs_within_groups(group: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
