@@ -13,19 +13,24 @@ from torch import nn
 
 from fieldlab.errors import FieldlabError
 from fieldlab.models.egnn import EGNN
+from fieldlab.models.empcn import EMPCN
 from fieldlab.models.field_forecaster import FieldForecaster, FieldOptions
+from fieldlab.models.frame_averaging import DegenerateFrameWarning, FrameAveraging
 from fieldlab.models.gnn import GNN
 from fieldlab.models.graphs import GraphSpec, build_graph
 from fieldlab.models.linear import Linear
 from fieldlab.models.mesh_gnn import MeshGNN
 from fieldlab.models.mesh_graph import Mesh, MeshSpec, build_mesh_graph
+from fieldlab.models.ponita import Ponita
 from fieldlab.models.prediction import Prediction
 
-PARTICLE_MODELS: tuple[str, ...] = ("egnn", "gnn", "linear", "field")
+PARTICLE_MODELS: tuple[str, ...] = ("egnn", "gnn", "linear", "field", "ponita", "empcn", "fa-gnn")
 """Forecasters of particle trajectories (:func:`build_model`)."""
 GRID_MODELS: tuple[str, ...] = ("mesh-gnn",)
 """Forecasters of grid (PDE) fields (:func:`build_grid_model`)."""
 MODEL_NAMES: tuple[str, ...] = PARTICLE_MODELS + GRID_MODELS
+PUBLISHED_SIZES: dict[str, tuple[int, int]] = {"ponita": (128, 5)}
+"""``(hidden, layers)`` of a model's published n-body setting where it differs from (64, 4)."""
 
 
 class UnknownModelError(FieldlabError, KeyError):
@@ -39,14 +44,19 @@ def build_model(
     dim: int,
     node_features: int,
     edge_features: int = 1,
-    hidden: int = 64,
-    layers: int = 4,
+    hidden: int | None = None,
+    layers: int | None = None,
     field: FieldOptions | None = None,
 ) -> nn.Module:
     """A forecaster by name; ``node_features`` must match the graph's ``ndata["attr"]`` width.
 
+    ``hidden`` and ``layers`` default to the model's published n-body setting: 64 and 4 (EGNN's,
+    also used for the GNN, EMPCN and FA-GNN), 128 and 5 for PONITA (with 16 orientations).
     ``field`` configures the neural field of the ``"field"`` model (defaults if omitted).
     """
+    default_hidden, default_layers = PUBLISHED_SIZES.get(name, (64, 4))
+    hidden = default_hidden if hidden is None else hidden
+    layers = default_layers if layers is None else layers
     if name == "egnn":
         return EGNN(node_features, edge_features, hidden, layers)
     if name == "gnn":
@@ -55,6 +65,12 @@ def build_model(
         return Linear()
     if name == "field":
         return FieldForecaster(dim, node_features, edge_features, hidden, layers, field)
+    if name == "ponita":
+        return Ponita(dim, node_features, edge_features, hidden, layers)
+    if name == "empcn":
+        return EMPCN(node_features, edge_features, hidden, layers)
+    if name == "fa-gnn":
+        return FrameAveraging(GNN(dim, node_features, edge_features, hidden, layers))
     if name in GRID_MODELS:
         raise UnknownModelError(
             f"model {name!r} forecasts grid fields: build it with build_grid_model"
@@ -80,17 +96,22 @@ def build_grid_model(
 
 __all__ = [
     "EGNN",
+    "EMPCN",
     "GNN",
     "GRID_MODELS",
     "MODEL_NAMES",
     "PARTICLE_MODELS",
+    "PUBLISHED_SIZES",
+    "DegenerateFrameWarning",
     "FieldForecaster",
     "FieldOptions",
+    "FrameAveraging",
     "GraphSpec",
     "Linear",
     "Mesh",
     "MeshGNN",
     "MeshSpec",
+    "Ponita",
     "Prediction",
     "UnknownModelError",
     "build_graph",
