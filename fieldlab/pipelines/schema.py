@@ -97,7 +97,8 @@ def template(
     }
     if probe.is_grid:
         for name, values in probe.coords.items():
-            coords[name] = xr.Variable(name, np.asarray(values), GRID_COORD_ATTRS.get(name, {}))
+            coord_attrs = {**GRID_COORD_ATTRS.get(name, {}), **probe.coord_attrs.get(name, {})}
+            coords[name] = xr.Variable(name, np.asarray(values), coord_attrs)
     else:
         dim = probe.position.shape[-1]
         coords["space"] = xr.Variable(

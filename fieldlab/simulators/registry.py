@@ -24,6 +24,7 @@ from fieldlab.simulators import (
     electrostatic_field,
     gravitational_field,
     gravity,
+    heat_sphere,
     lorentz,
     navier_stokes,
     springs,
@@ -46,6 +47,7 @@ SYSTEMS: dict[str, System] = {
         *cybloids.SYSTEMS,
         diffusion.SYSTEM,
         navier_stokes.SYSTEM,
+        heat_sphere.SYSTEM,
     )
 }
 

@@ -53,6 +53,8 @@ class SimulationResult:
         status: finiteness and force clipping per simulation.
         coords: grid coordinates of grid results, e.g. ``x`` ``(x,)``, ``y`` ``(y,)`` and
             ``component`` labels; empty for particle systems.
+        coord_attrs: attributes of those coordinates where they differ from plain lengths, e.g.
+            ``{"y": {"units": "radians", "long_name": "latitude ..."}}`` on the sphere.
     """
 
     system: str
@@ -63,6 +65,7 @@ class SimulationResult:
     variables: dict[str, np.ndarray]
     status: SimulationStatus = field(repr=False)
     coords: dict[str, np.ndarray] = field(default_factory=dict)
+    coord_attrs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def is_grid(self) -> bool:
@@ -109,11 +112,13 @@ def assemble(
     variables: dict[str, np.ndarray],
     clipped: np.ndarray | None = None,
     coords: dict[str, np.ndarray] | None = None,
+    coord_attrs: dict[str, dict[str, str]] | None = None,
 ) -> SimulationResult:
     """Build a result, computing each simulation's finiteness from its saved trajectories.
 
     Particle results need ``position`` and ``velocity``; grid results pass their fields and their
-    grid ``coords`` instead, and every field is checked.
+    grid ``coords`` (and, where they are not plain lengths, their ``coord_attrs``) instead, and
+    every field is checked.
     """
     if "position" in variables:
         states = [variables["position"], variables["velocity"]]
@@ -134,4 +139,5 @@ def assemble(
         variables=variables,
         status=SimulationStatus(finite=finite, clipped=clipped),
         coords=dict(coords or {}),
+        coord_attrs={k: dict(v) for k, v in (coord_attrs or {}).items()},
     )

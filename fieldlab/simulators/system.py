@@ -53,6 +53,9 @@ fields ``(sim, time, y, x[, component])``."""
 FieldScope = Literal["none", "shared", "per_simulation"]
 """Whether a system has an external field, one for the whole dataset or drawn per simulation."""
 
+Domain = Literal["plane", "torus", "sphere"]
+"""The manifold a system lives on: a flat region, the flat torus, or the unit sphere."""
+
 
 def _never(params: Any) -> bool:
     return False
@@ -60,6 +63,12 @@ def _never(params: Any) -> bool:
 
 def _nothing(params: Any) -> Conserved | None:
     return None
+
+
+def _from_periodic(params: Any) -> Domain:
+    """Placeholder default of :attr:`System.domain`, replaced by ``"torus"`` if periodic else
+    ``"plane"`` when the system is declared."""
+    raise NotImplementedError("System.__post_init__ replaces this default")
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,11 @@ class System:
         field_needs_velocity: the force depends on the particle's velocity (``q v x B``).
         periodic: ``periodic(params)``: whether the domain wraps around (grids: a torus).
         conserved: ``conserved(params)``: what the parametrised system conserves, or None.
+        domain: ``domain(params)``: the manifold the system lives on, ``"plane"``, ``"torus"`` or
+            ``"sphere"``. Models that build meshes or relative positions read it (a grid's
+            ``periodic`` flag means a torus; a latitude-longitude grid of the sphere wraps in
+            longitude only and has poles). By default ``"torus"`` where ``periodic(params)``,
+            else ``"plane"`` (particles move in open Euclidean space of any dimension).
     """
 
     name: str
@@ -97,8 +111,14 @@ class System:
     field_needs_velocity: bool = False
     periodic: Callable[[Any], bool] = _never
     conserved: Callable[[Any], Conserved | None] = _nothing
+    domain: Callable[[Any], Domain] = _from_periodic
 
     def __post_init__(self) -> None:
+        if self.domain is _from_periodic:
+            periodic = self.periodic
+            object.__setattr__(
+                self, "domain", lambda params: "torus" if periodic(params) else "plane"
+            )
         if (self.field is None) != (self.field_scope == "none"):
             raise ValueError(
                 f"system {self.name!r}: give a field function exactly when field_scope is not 'none'"

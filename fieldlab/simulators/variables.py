@@ -42,4 +42,5 @@ VARIABLES: dict[str, Variable] = {
     "vorticity": Variable(_GRID, "vorticity (z component of the curl of the velocity)", 0),
     "velocity_field": Variable((*_GRID, "component"), "fluid velocity", 1),
     "forcing": Variable(("y", "x"), "forcing of the vorticity equation", 0),
+    "temperature": Variable(_GRID, "temperature on the unit sphere", 0),
 }

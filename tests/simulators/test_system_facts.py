@@ -35,6 +35,21 @@ def test_only_the_torus_and_periodic_diffusion_wrap_around() -> None:
     assert diffusion.periodic(resolve_params(diffusion, {"boundary": "periodic"}))
 
 
+def test_the_domain_is_the_sphere_for_heat_sphere_and_else_follows_the_periodic_flag() -> None:
+    domains = {n: s.domain(resolve_params(s)) for n, s in SYSTEMS.items()}
+    assert {n for n, d in domains.items() if d == "sphere"} == {"heat-sphere"}
+    assert {n for n, d in domains.items() if d == "torus"} == {"navier-stokes-torus"}
+    assert set(domains.values()) == {"plane", "torus", "sphere"}
+    diffusion = get_system("diffusion-plane")
+    assert diffusion.domain(resolve_params(diffusion, {"boundary": "periodic"})) == "torus"
+    # a system declared without a domain derives it from its periodic flag
+    base = get_system("navier-stokes-torus")
+    facts = {k: v for k, v in base.__dict__.items() if k != "domain"}
+    assert System(**facts).domain(resolve_params(base)) == "torus"
+    flat = System(**{**facts, "periodic": lambda p: False})
+    assert flat.domain(resolve_params(base)) == "plane"
+
+
 def test_coulomb_systems_conserve_energy_and_momentum_only_without_walls() -> None:
     charged, egnn, lorentz = (get_system(n) for n in ("charged", "charged-egnn", "lorentz"))
     assert charged.conserved(resolve_params(charged)) is None  # NRI's walls
