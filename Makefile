@@ -18,6 +18,7 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The main job on a laptop: simulate, generate catalogued datasets, train and evaluate an EGNN

@@ -10,6 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from fieldlab.cli.errors import USER_ERROR
 from fieldlab.cli.options import DataRoot
 
 if TYPE_CHECKING:
@@ -22,16 +23,20 @@ catalog_app = typer.Typer(
 
 @catalog_app.command("list")
 def list_cards(data_root: DataRoot = None) -> None:
-    """One row per card: system, simulations per split, frames, generated or not, size on disk."""
+    """One row per card: system, simulations per split, frames, generated or not, size on disk.
+
+    A card that is not valid is reported after the table, with what is wrong, and the command
+    exits with status 2; the valid cards are listed all the same.
+    """
     from fieldlab.catalog.access import store_state
     from fieldlab.catalog.card import SPLITS
-    from fieldlab.catalog.loading import card_names, load_card
+    from fieldlab.catalog.loading import scan_cards
     from fieldlab.catalog.location import locate
     from fieldlab.catalog.records import read_records
 
     table = Table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
-    for name in card_names():
-        card = load_card(name)
+    scan = scan_cards()
+    for name, card in scan.cards.items():
         loc = locate(card, data_root)
         state = store_state(loc)
         total = sum(card.n_chunks(s) for s in card.split_names())
@@ -54,6 +59,10 @@ def list_cards(data_root: DataRoot = None) -> None:
             size,
         )
     _console().print(table)
+    for err in scan.errors.values():
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    if scan.errors:
+        raise typer.Exit(USER_ERROR)
 
 
 @catalog_app.command("show")
@@ -105,26 +114,36 @@ def verify(
     repair: Annotated[
         bool,
         typer.Option(
-            "--repair", help="Forget the bad chunks, so `fieldlab generate` rewrites them."
+            "--repair",
+            help="Restore damaged metadata from its record and forget damaged chunks, so "
+            "`fieldlab generate` rewrites them.",
         ),
     ] = False,
 ) -> None:
-    """Rehash every chunk; report chunks that are corrupted or missing (exit status 1 if any)."""
-    from fieldlab.catalog.verify import repair as forget_bad_chunks
+    """Rehash every chunk and every other file of the store (coordinates, attributes, statistics)
+    against the records written at generation; exit status 1 if anything is damaged or missing."""
+    from fieldlab.catalog.verify import repair as run_repair
     from fieldlab.catalog.verify import verify as run_verify
 
     report = run_verify(name, data_root=data_root)
-    if repair:
-        forget_bad_chunks(report, data_root=data_root)
     if report.ok:
-        typer.echo(f"{name}: all {report.checked} chunks verified at {report.store}")
+        typer.echo(
+            f"{name}: all {report.checked} chunks and {report.files_checked} other files verified "
+            f"at {report.store}"
+        )
         return
-    table = Table("split", "chunk", "problem", title=f"{name}: {len(report.problems)} bad chunk(s)")
+    table = Table("split", "where", "problem", title=f"{name}: {len(report.problems)} problem(s)")
     for p in report.problems:
-        table.add_row(p.split, str(p.chunk), p.problem)
+        table.add_row(p.split or "/", p.where, p.problem)
     _console().print(table)
     if repair:
-        typer.echo(f"run `fieldlab generate {name}` (same data root) to rewrite them")
+        done = run_repair(report, data_root=data_root)
+        typer.echo(
+            f"repaired: {len(done.restored)} file(s) restored from their records, "
+            f"{len(done.forgotten)} chunk(s) forgotten, {len(done.unrepaired)} left as they are"
+        )
+        if done.forgotten:
+            typer.echo(f"run `fieldlab generate {name}` (same data root) to rewrite the chunks")
     raise typer.Exit(1)
 
 

@@ -56,7 +56,7 @@ def test_an_invalid_card_is_a_clear_error_not_a_traceback(tmp_path: Path, monkey
     )
     monkeypatch.setenv("FIELDLAB_CATALOG", str(tmp_path))
     result = runner.invoke(app, ["catalog", "show", "broken"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "broken.yaml" in result.output
     assert "walls" in result.output
     assert "Traceback" not in result.output
