@@ -14,16 +14,12 @@ kernel. The NumPy loop is timed over fewer steps; its cost per step is constant.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fieldlab.simulators import cybloids, resolve_params, simulate
-from tests.simulators import cybloid_reference as ref
+from fieldlab.testing import cybloid_reference as ref
 
 WORKLOADS = {
     # system: (simulations, steps), default parameters otherwise

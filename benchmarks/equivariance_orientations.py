@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.models import EMPCN, Ponita, build_graph, build_model
 from fieldlab.testing import equivariance_error

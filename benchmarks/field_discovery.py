@@ -21,15 +21,11 @@ fields can be inspected in the UI.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.catalog import load_card
 from fieldlab.errors import DatasetNotFoundError

@@ -20,14 +20,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.simulators import diffusion, navier_stokes, resolve_params
 from fieldlab.simulators.seeding import draw

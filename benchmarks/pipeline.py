@@ -40,7 +40,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from fieldlab.catalog import load_card  # noqa: E402
 from fieldlab.catalog.seeds import split_seed  # noqa: E402
@@ -50,7 +49,7 @@ from fieldlab.simulators import simulate  # noqa: E402
 
 CARD = "nri-charged-2d"
 NRI_SIMS_PER_S = 2.0
-"""NRI's own NumPy simulator on one core of this machine (REFERENCES.md): about 11 h for the card."""
+"""NRI's own NumPy simulator on one core of this machine (a quoted figure, not rerun): about 11 h for the card."""
 
 
 def warm() -> None:
@@ -147,8 +146,7 @@ def numpy_seconds() -> tuple[float, str]:
     card = load_card(CARD)
     steps = sum(card.splits[s].n_sims * card.resolved_params(s)["n_steps"] for s in card.splits)
     try:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from simulators import numpy_sims_per_s  # the NumPy loop of the simulator benchmark
+        from fieldlab.testing.numpy_baseline import numpy_sims_per_s  # the NumPy loop
 
         rate = numpy_sims_per_s("charged", 5000)
         return (
@@ -204,7 +202,7 @@ def main() -> None:
         f"speed-up {t_numpy / t_e2e:.0f}x"
     )
     print(
-        f"   NRI's own code at {NRI_SIMS_PER_S} sims/s (REFERENCES.md, not rerun): "
+        f"   NRI's own code at {NRI_SIMS_PER_S} sims/s (quoted, not rerun): "
         f"{t_nri / 3600:.1f} h, {t_nri / t_e2e:.0f}x; target < 60 s: "
         f"{'met' if t_e2e < 60 else 'MISSED'}"
     )

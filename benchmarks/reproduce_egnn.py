@@ -41,7 +41,7 @@ from fieldlab.training.particles.forecaster import Forecaster
 
 PUBLISHED_MSE = 0.0071
 PUBLISHED_LINEAR_MSE = 0.0819
-"""The paper's linear baseline on the same task (REFERENCES.md marks it unverified)."""
+"""The paper's linear baseline on the same task (a published figure not rerun here)."""
 DATASET = "egnn-charged-3d"
 N_TRAIN = 3000
 PUBLISHED_EDGES = "scalar_product,input_sq_distance"

@@ -27,15 +27,11 @@ Two figures, each alternated with its baselines in rounds (the best round of eac
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fieldlab.models import GraphSpec, build_graph, build_model
 from fieldlab.testing.reference_egnn import Aggregation, ReferenceEGNN

@@ -1,6 +1,6 @@
 """The particle-dataset schema: a simulator's output as an xarray Dataset, and its zarr layout.
 
-One zarr group per split holds (``../../DESIGN.md``):
+One zarr group per split holds (the dataset contract; see docs/datasets.md):
 
 - every variable the simulator returns, with dimensions from
   :data:`fieldlab.simulators.VARIABLES` (``position``, ``velocity`` are

@@ -1,6 +1,6 @@
 """What every simulator returns: trajectories, per-particle attributes and a status per simulation.
 
-Array layout follows the dataset contract (``../DESIGN.md``): simulations first, then time, then
+Array layout follows the dataset contract (docs/datasets.md): simulations first, then time, then
 particles, then space. Each variable's dimension names, units and tensor order live in
 :data:`fieldlab.simulators.variables.VARIABLES`, so writers never guess what an axis means.
 

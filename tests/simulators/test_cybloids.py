@@ -18,7 +18,7 @@ from fieldlab.analysis import (
 )
 from fieldlab.errors import ParameterError
 from fieldlab.simulators import cybloids, resolve_params, simulate
-from tests.simulators import cybloid_reference as ref
+from fieldlab.testing import cybloid_reference as ref
 
 Z = 5.0
 """Standard errors of margin in statistical assertions."""

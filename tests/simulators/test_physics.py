@@ -9,7 +9,7 @@ from fieldlab.simulators import pairwise, resolve_params, simulate, symplectic_e
 from fieldlab.simulators.blocks import to_blocks
 from fieldlab.simulators.charged import coulomb_model
 from fieldlab.simulators.gravity import energy, integrate_gravity
-from tests.simulators.conftest import charged_initial, gravity_initial
+from fieldlab.testing.initial_states import charged_initial, gravity_initial
 
 UNCAPPED = 1e300
 

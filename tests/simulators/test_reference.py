@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fieldlab.simulators import simulate
-from tests.simulators import numpy_reference as ref
+from fieldlab.testing import numpy_reference as ref
 from tests.simulators.conftest import (
     charged_initial,
     electrostatic_field,
