@@ -9,13 +9,18 @@ tracked in MLflow).
 import os
 from importlib.metadata import PackageNotFoundError, version
 
-# MLflow, as fieldlab uses it: no usage telemetry, and no per-file progress bars for the small,
-# local artifacts of a run (they interleave with the training output). Set before any fieldlab
-# module imports MLflow; a user's own setting wins.
+# MLflow, as fieldlab uses it: no usage telemetry, no per-file progress bars for the small,
+# local artifacts of a run (they interleave with the training output), and a tracking server
+# that stops answering fails a request within about a minute (15 s a try, 2 retries) instead of
+# MLflow's default of several minutes of retries. Set before any fieldlab module imports MLflow;
+# a user's own setting wins.
 for _key, _value in (
     ("MLFLOW_DISABLE_TELEMETRY", "true"),
     ("DO_NOT_TRACK", "true"),
     ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
+    ("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"),
+    ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+    ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
 ):
     os.environ.setdefault(_key, _value)
 

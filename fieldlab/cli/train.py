@@ -6,6 +6,7 @@ Thin wrappers: parse, call :mod:`fieldlab.training`, print.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -131,10 +132,16 @@ def ui_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="print the command instead of running it")] = False,
 ) -> None:
-    """Open the MLflow UI on the local store (http://127.0.0.1:PORT)."""
+    """Open the MLflow UI on the runs' store (http://127.0.0.1:PORT): --backend-store-uri, else
+    $MLFLOW_TRACKING_URI, else the local mlflow/mlflow.db. A tracking server has its own UI: its
+    address is printed instead."""
     from fieldlab.training.store import DEFAULT_ARTIFACTS, DEFAULT_STORE
 
-    store = backend_store_uri or f"sqlite:///{DEFAULT_STORE.resolve()}"
+    tracked = os.environ.get("MLFLOW_TRACKING_URI")
+    if backend_store_uri is None and tracked and tracked.startswith(("http://", "https://")):
+        typer.echo(f"runs are tracked by the server {tracked}: open it in a browser")
+        return
+    store = backend_store_uri or tracked or f"sqlite:///{DEFAULT_STORE.resolve()}"
     cmd = [
         "mlflow", "ui", "--backend-store-uri", store,
         "--default-artifact-root", DEFAULT_ARTIFACTS.resolve().as_uri(),

@@ -7,12 +7,15 @@ history: resuming from it continues the same sequence of batches, learning rates
 an interrupted run ends where an uninterrupted one would.
 
 Files are written to a temporary name and renamed, so an interruption mid-write leaves the
-previous checkpoint intact.
+previous checkpoint intact. They hold plain values and tensors only, and are read with
+``torch.load(weights_only=True)`` (:func:`load_weights`): a file crafted to run code when it is
+unpickled is refused, and nothing in it runs.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -51,4 +54,20 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"no checkpoint at {path}; resume needs the run's checkpoint directory "
             "(set --checkpoint-dir or FIELDLAB_CHECKPOINTS to where the run wrote it)"
         )
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return load_weights(path)
+
+
+def load_weights(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint or a logged model's ``forecaster.pt`` without running any code in it.
+
+    Raises:
+        TrainingError: the file is not one fieldlab wrote (e.g. a pickle that would run code).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TrainingError(
+            f"{os.fspath(path)} is not a fieldlab checkpoint or model that loads as plain "
+            f"weights, so it was refused and nothing in it ran ({first}); use a file fieldlab wrote"
+        ) from None

@@ -19,22 +19,27 @@ Nothing here depends on the kind of data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 import torch
+from mlflow.exceptions import MlflowException
 
 import mlflow
 from fieldlab.catalog import load_card
+from fieldlab.errors import TrainingError
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config, check_sections, logged_settings
 from fieldlab.training.interrupt import CtrlC
 from fieldlab.training.kind import Kind
 from fieldlab.training.loop import Trainer
 from fieldlab.training.problem import Problem, check_model
+from fieldlab.training.runs import mark_dead_runs, process_tags
 from fieldlab.training.task import task_frames
 from fieldlab.training.tracking import configure, flatten, log_dataset, log_figure_step
 
@@ -62,6 +67,31 @@ class TrainResult:
     wall_s: float
     checkpoint_dir: Path
     model_uri: str | None
+
+
+FINISHED = ("finished", "early_stopped", "time_budget")
+"""How a session ends when the run is complete and its model logged."""
+
+TRACKING_ERRORS = (MlflowException, requests.exceptions.RequestException)
+"""What MLflow raises when its tracking store or server fails to answer."""
+
+
+def _tracking_lost(
+    err: Exception, uri: str, run_id: str, epochs: int, directory: Path
+) -> TrainingError:
+    """The one-line error of a run whose tracking store stopped answering; the run ends without
+    another request to it (its status is fixed by the next command, :func:`mark_dead_runs`)."""
+    with contextlib.suppress(*TRACKING_ERRORS):
+        mlflow.end_run(status="KILLED")
+    with contextlib.suppress(*TRACKING_ERRORS):  # nothing is logged to a store that is gone
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status="KILLED")
+    first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+    return TrainingError(
+        f"the tracking store {uri} stopped answering during run {run_id} ({first}); the "
+        f"checkpoint of its last epoch ({epochs} done) is kept in {directory}: once the store "
+        f"answers again, continue with `fieldlab train --resume {run_id}`"
+    )
 
 
 def check_inputs(config: TrainConfig) -> Kind:
@@ -138,6 +168,12 @@ def train(
     state = None
     if resume is not None:
         state = checkpoint.load(checkpoint.run_dir(resume, checkpoint_root) / checkpoint.LAST)
+        if state["loop"].get("stopped") in FINISHED:
+            raise TrainingError(
+                f"run {resume} has finished ({state['loop']['stopped']} after "
+                f"{state['loop']['epoch']} epochs) and logged its model; there is nothing to "
+                "resume: train a new run"
+            )
         saved = {**state["config"], "max_epochs_per_session": None}
         config = build_config(saved, f"checkpoint of run {resume}")
     if config is None:
@@ -153,7 +189,8 @@ def train(
     if state is not None:
         trainer.load_state_dict(state)
 
-    configure(tracking_uri, config.experiment)
+    uri = configure(tracking_uri, config.experiment)
+    mark_dead_runs(config.experiment)
     started = time.perf_counter()
     name = None if resume is not None else config.run_name
     with mlflow.start_run(run_id=resume, run_name=name, log_system_metrics=True) as run:
@@ -162,10 +199,10 @@ def train(
         if resume is None:
             mlflow.log_dict(config.model_dump(mode="json"), "config.json")
             mlflow.log_params(flatten(logged_settings(config, kind)))
-            fp = log_dataset(config.dataset)
+            fp = log_dataset(config.dataset, data_root=data_root)
             mlflow.set_tags({"model": config.model, "task.kind": kind.name, **problem.tags})
             mlflow.log_params({**problem.params, "dataset_fingerprint": fp})
-        mlflow.set_tag("fieldlab.state", "running")
+        mlflow.set_tags({"fieldlab.state": "running", **process_tags()})
         ctrl_c = CtrlC()
         hooks = _RunHooks(directory, problem, config, ctrl_c)
         try:
@@ -175,6 +212,8 @@ def train(
                 )
         except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, outside any held block
             stopped = "interrupted"
+        except TRACKING_ERRORS as err:
+            raise _tracking_lost(err, uri, run_id, trainer.state.epoch, directory) from None
         model_uri = None
         if stopped == "interrupted":
             mlflow.set_tag("fieldlab.state", "interrupted")

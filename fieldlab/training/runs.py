@@ -6,12 +6,18 @@ the store searched, and what to do (train one, pass ``--tracking-uri``, resume i
 
 from __future__ import annotations
 
+import socket
+
+import psutil
 from mlflow.entities import Run
 from torch import nn
 
 import mlflow
 from fieldlab.errors import TrainingError
 from fieldlab.training.store import default_tracking_uri
+
+PROCESS_TAGS = ("fieldlab.host", "fieldlab.pid", "fieldlab.process_started")
+"""Tags naming the process that trains a run, so a later command can tell that it died."""
 
 COMPLETE = "tags.`fieldlab.state` = 'complete'"
 
@@ -80,3 +86,51 @@ def load_forecaster_from_run(run_id: str, *, tracking_uri: str | None = None) ->
             f"resume it with `fieldlab train --resume {run_id}`)"
         ) from None
     return model.unwrap_python_model().forecaster
+
+
+def process_tags() -> dict[str, str]:
+    """The :data:`PROCESS_TAGS` of this process."""
+    me = psutil.Process()
+    return dict(
+        zip(
+            PROCESS_TAGS,
+            (socket.gethostname(), str(me.pid), f"{me.create_time():.3f}"),
+            strict=True,
+        )
+    )
+
+
+def _alive(pid: int, started: float) -> bool:
+    try:
+        return abs(psutil.Process(pid).create_time() - started) < 1e-2
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def mark_dead_runs(experiment: str = "fieldlab") -> list[str]:
+    """Mark the runs of ``experiment`` that MLflow shows as RUNNING but whose training process,
+    on this host, is gone (killed, or lost its tracking server): status KILLED, tag
+    ``fieldlab.state = died``. Their checkpoints are untouched: ``fieldlab train --resume``
+    continues them. Returns their ids."""
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    host = socket.gethostname()
+    runs = mlflow.search_runs(
+        [exp.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`fieldlab.host` = '{host}'",
+        output_format="list",
+    )
+    client = mlflow.MlflowClient()
+    dead = []
+    for run in runs:
+        tags = run.data.tags
+        try:
+            pid, started = int(tags["fieldlab.pid"]), float(tags["fieldlab.process_started"])
+        except (KeyError, ValueError):
+            continue
+        if not _alive(pid, started):
+            client.set_tag(run.info.run_id, "fieldlab.state", "died")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            dead.append(run.info.run_id)
+    return dead

@@ -1,8 +1,8 @@
 """Serving a logged fieldlab forecaster through ``mlflow.pyfunc``, whatever its kind of data.
 
 :class:`ServedForecaster` reads the artifact ``forecaster.pt`` with
-``torch.load(weights_only=True)`` (it holds plain values and tensors; a file that would run code
-when unpickled is refused), finds its kind of data (the payload's ``kind``, else the logged
+``torch.load(weights_only=True)`` (:func:`~fieldlab.training.checkpoint.load_weights`: it holds
+plain values and tensors; a file that would run code when unpickled is refused), finds its kind of data (the payload's ``kind``, else the logged
 model's config, else ``particles`` for models logged before payloads named their kind) and asks
 that kind's problem to rebuild and serve it (:meth:`~fieldlab.training.problem.ProblemClass.restore`,
 :meth:`~fieldlab.training.problem.ProblemClass.serve`; the inputs and outputs are documented in
@@ -11,31 +11,13 @@ that kind's problem to rebuild and serve it (:meth:`~fieldlab.training.problem.P
 
 from __future__ import annotations
 
-import os
-import pickle
 from typing import Any
 
-import torch
 from mlflow.pyfunc import PythonModel
 
 from fieldlab.errors import TrainingError
+from fieldlab.training.checkpoint import load_weights
 from fieldlab.training.problem import KINDS
-
-
-def load_payload(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The payload saved at ``path`` (a ``forecaster.pt`` or checkpoint), loaded without running
-    any code it may carry.
-
-    Raises:
-        TrainingError: the file is not a fieldlab payload (e.g. a pickle that would run code).
-    """
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
-        raise TrainingError(
-            f"{os.fspath(path)} is not a fieldlab model or checkpoint that loads as plain weights "
-            f"(refused, nothing in it was run): {str(err).splitlines()[0]}"
-        ) from None
 
 
 class ServedForecaster(PythonModel):
@@ -44,7 +26,7 @@ class ServedForecaster(PythonModel):
     _skip_type_hint_validation = True  # inputs are checked against the logged signature
 
     def load_context(self, context: Any) -> None:
-        payload = load_payload(context.artifacts["forecaster"])
+        payload = load_weights(context.artifacts["forecaster"])
         kind = payload.get("kind") or (context.model_config or {}).get("kind", "particles")
         if kind not in KINDS:
             raise TrainingError(

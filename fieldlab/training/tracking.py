@@ -69,10 +69,16 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def log_dataset(name: str, contexts: tuple[str, ...] = ("training",)) -> str:
-    """Record dataset ``name`` as an input of the active run; return its fingerprint."""
+def log_dataset(
+    name: str,
+    contexts: tuple[str, ...] = ("training",),
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+) -> str:
+    """Record dataset ``name`` (under ``data_root``) as an input of the active run; return its
+    fingerprint."""
     card = load_card(name)
-    loc = locate(card)
+    loc = locate(card, data_root)
     with warnings.catch_warnings():  # a local path matches two equivalent source kinds
         warnings.simplefilter("ignore", UserWarning)
         source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)

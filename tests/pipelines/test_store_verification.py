@@ -80,7 +80,7 @@ def test_verify_catches_every_kind_of_damage_and_repair_restores_the_bytes(
     monkeypatch.setenv("FIELDLAB_CATALOG", str(catalog))
     result = CliRunner().invoke(app, ["catalog", "verify", NAME, "--data-root", str(root)])
     assert result.exit_code == 1
-    assert "5 bad" in result.output
+    assert "5 problem(s)" in result.output
 
     summary = repair(report, data_root=root, catalog=catalog)
     assert sorted(summary.restored) == [

@@ -50,7 +50,7 @@ def test_verify_reports_corrupted_and_missing_chunks(
     result = CliRunner().invoke(app, ["catalog", "verify", NAME, "--data-root", str(tmp_path)])
     assert result.exit_code == 1
     assert "corrupted: velocity" in result.output
-    assert "3 bad chunk(s)" in result.output
+    assert "3 problem(s)" in result.output
 
     args = ["catalog", "verify", NAME, "--data-root", str(tmp_path), "--repair"]
     assert CliRunner().invoke(app, args).exit_code == 1

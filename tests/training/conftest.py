@@ -11,6 +11,9 @@ import torch
 from fieldlab.training.config import TrainConfig
 
 DATASET = "egnn-charged-3d-mini"
+GRID = "diffusion-plane-mini"
+KINDS = ("particles", "grid")
+"""The kinds of data the machinery tests run on, with a card and a tiny config each."""
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +56,33 @@ def tiny_config(**updates: object) -> TrainConfig:
 def data_root_2d(data_root: Path, mini_data: Callable[[str], Path]) -> Path:
     """``nri-charged-2d-mini`` (2-D, overlapping context and target windows) beside it."""
     return mini_data("nri-charged-2d-mini")
+
+
+@pytest.fixture(scope="session")
+def grid_root(data_root: Path) -> Path:
+    """``diffusion-plane-mini`` (20 train, 4 test simulations) beside the particle datasets."""
+    from fieldlab.pipelines.pipeline import generate
+
+    generate(GRID, workers=1, data_root=str(data_root), progress=False)
+    return data_root
+
+
+def grid_config(**updates: object) -> TrainConfig:
+    """A small, fast mesh-GNN run on two training simulations (18 one-step pairs)."""
+    base = {
+        "dataset": GRID, "model": "mesh-gnn", "hidden": 16, "layers": 2, "epochs": 12,
+        "lr": 3e-3, "batch_size": 4, "max_train": 2, "figure_every": 100, "patience": None,
+        "mesh": {"neighbours": 4},
+    }  # fmt: skip
+    return TrainConfig(**{**base, **updates})
+
+
+def kind_config(kind: str, **updates: object) -> TrainConfig:
+    """A tiny run of ``kind`` (see :data:`KINDS`)."""
+    return tiny_config(**updates) if kind == "particles" else grid_config(**updates)
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest, workdir: Path, grid_root: Path) -> str:
+    """Each kind of data in turn, in an isolated working directory with both datasets."""
+    return request.param

@@ -10,6 +10,7 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
+import mlflow
 from fieldlab.catalog import catalog_dir
 from fieldlab.cli import app
 from fieldlab.errors import DatasetNotFoundError, TrainingError, UnknownDatasetError
@@ -90,6 +91,38 @@ def test_ui_prints_the_url_and_command(workdir: Path) -> None:
     assert "http://127.0.0.1:5123" in out.output
     assert f"--backend-store-uri sqlite:///{workdir / 'mlflow' / 'mlflow.db'}" in out.output
     assert "--host 127.0.0.1" in out.output
+
+
+def test_ui_browses_the_store_that_mlflow_tracking_uri_names(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'other.db'}")
+    out = runner.invoke(app, ["ui", "--dry-run"])
+    assert f"--backend-store-uri sqlite:///{workdir / 'other.db'}" in out.output
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    out = runner.invoke(app, ["ui", "--dry-run"])
+    assert out.exit_code == 0
+    assert "tracked by the server http://127.0.0.1:5999" in out.output
+
+
+def test_a_finished_run_is_not_resumed_and_logs_no_second_model(workdir: Path) -> None:
+    done = train(tiny_config(epochs=1), progress=False)
+    with pytest.raises(TrainingError, match=f"run {done.run_id} has finished"):
+        train(resume=done.run_id, progress=False)
+    models = mlflow.search_logged_models(
+        experiment_ids=[mlflow.get_run(done.run_id).info.experiment_id], output_format="list"
+    )
+    assert len(models) == 1
+
+
+def test_the_dataset_source_is_the_data_root_the_run_read(
+    workdir: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDLAB_DATA", str(workdir / "elsewhere"))  # not where the data are
+    done = train(tiny_config(epochs=1), data_root=data_root, progress=False)
+    (source,) = {i.dataset.source for i in mlflow.get_run(done.run_id).inputs.dataset_inputs}
+    assert str(data_root) in source
+    assert "elsewhere" not in source
 
 
 def test_cli_train_then_resume_prints_the_next_steps(workdir: Path) -> None:

@@ -17,35 +17,13 @@ from fieldlab.catalog import open_dataset
 from fieldlab.cli import app
 from fieldlab.errors import TrainingError
 from fieldlab.models import Mesh, MeshSpec
-from fieldlab.training.config import TrainConfig
 from fieldlab.training.evaluate import evaluate
 from fieldlab.training.grid.data import is_periodic, load_grid_training
 from fieldlab.training.grid.forecaster import build_grid_forecaster
 from fieldlab.training.grid.problem import Problem as GridProblem
 from fieldlab.training.run import train
 from fieldlab.training.tracking import iter_metric
-from tests.training.conftest import DATASET
-
-GRID = "diffusion-plane-mini"
-
-
-@pytest.fixture(scope="session")
-def grid_root(data_root: Path) -> Path:
-    """``diffusion-plane-mini`` (20 train, 4 test simulations) beside the particle datasets."""
-    from fieldlab.pipelines.pipeline import generate
-
-    generate(GRID, workers=1, data_root=str(data_root), progress=False)
-    return data_root
-
-
-def grid_config(**updates: object) -> TrainConfig:
-    """A small, fast mesh-GNN run on two training simulations (18 one-step pairs)."""
-    base = {
-        "dataset": GRID, "model": "mesh-gnn", "hidden": 16, "layers": 2, "epochs": 12,
-        "lr": 3e-3, "batch_size": 4, "max_train": 2, "figure_every": 100, "patience": None,
-        "mesh": {"neighbours": 4},
-    }  # fmt: skip
-    return TrainConfig(**{**base, **updates})
+from tests.training.conftest import DATASET, GRID, grid_config
 
 
 def test_pairs_lie_inside_the_training_horizon_and_validation_is_held_out(
