@@ -31,6 +31,9 @@ def train_command(
     hidden: Annotated[int | None, typer.Option(help="hidden units per layer")] = None,
     layers: Annotated[int | None, typer.Option(help="message-passing layers")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings")] = None,
+    study: Annotated[
+        str | None, typer.Option(help="group this run with others in the MLflow runs table")
+    ] = None,
     set_: Settings = None,
     minutes: Annotated[
         float | None, typer.Option(help="wall-time budget; the cosine schedule fits into it")
@@ -74,6 +77,7 @@ def train_command(
                 seed=seed,
                 hidden=hidden,
                 layers=layers,
+                study=study,
                 **session,
             )
         result = train(

@@ -38,6 +38,11 @@ class UnknownModelError(FieldlabError, KeyError):
         return str(self.args[0])
 
 
+def published_size(name: str) -> tuple[int, int]:
+    """``(hidden, layers)`` of model ``name``'s published n-body setting (64 and 4 by default)."""
+    return PUBLISHED_SIZES.get(name, (64, 4))
+
+
 def build_model(
     name: str,
     *,
@@ -84,11 +89,15 @@ def build_grid_model(
     node_features: int,
     edge_features: int,
     out_features: int,
-    hidden: int = 64,
-    layers: int = 4,
+    hidden: int | None = None,
+    layers: int | None = None,
 ) -> nn.Module:
     """A grid forecaster by name: ``node_features`` and ``edge_features`` are the widths of the
-    mesh graph's ``ndata["attr"]`` and ``edata["attr"]``, ``out_features`` the predicted fields."""
+    mesh graph's ``ndata["attr"]`` and ``edata["attr"]``, ``out_features`` the predicted fields;
+    ``hidden`` and ``layers`` default to :func:`published_size`."""
+    default_hidden, default_layers = published_size(name)
+    hidden = default_hidden if hidden is None else hidden
+    layers = default_layers if layers is None else layers
     if name == "mesh-gnn":
         return MeshGNN(node_features, edge_features, out_features, hidden, layers)
     raise UnknownModelError(f"unknown grid model {name!r}; choose one of: {', '.join(GRID_MODELS)}")
@@ -118,4 +127,5 @@ __all__ = [
     "build_grid_model",
     "build_mesh_graph",
     "build_model",
+    "published_size",
 ]

@@ -36,8 +36,12 @@ class CommonConfig(BaseModel):
 
     dataset: str = Field(description="catalogued dataset name, e.g. egnn-charged-3d-mini")
     model: str = Field("egnn", description="forecaster, e.g. egnn or mesh-gnn (by kind of data)")
-    hidden: int = Field(64, ge=1, description="hidden units per layer")
-    layers: int = Field(4, ge=1, description="message-passing layers")
+    hidden: int | None = Field(
+        None, ge=1, description="hidden units per layer (null: the model's published size)"
+    )
+    layers: int | None = Field(
+        None, ge=1, description="message-passing layers (null: the model's published size)"
+    )
     epochs: int = Field(100, ge=1, description="epochs (the length of the cosine schedule)")
     lr: float = Field(5e-4, gt=0.0)
     weight_decay: float = Field(1e-12, ge=0.0)
@@ -65,6 +69,9 @@ class CommonConfig(BaseModel):
     )
     experiment: str = Field("fieldlab", description="MLflow experiment name")
     run_name: str | None = None
+    study: str | None = Field(
+        None, description="a name grouping runs in the MLflow runs table (tag fieldlab.study)"
+    )
 
     @model_validator(mode="before")
     @classmethod

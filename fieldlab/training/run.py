@@ -33,6 +33,7 @@ from mlflow.exceptions import MlflowException
 import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
+from fieldlab.models import published_size
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config, check_sections, logged_settings
 from fieldlab.training.interrupt import CtrlC
@@ -181,6 +182,8 @@ def train(
     if session:
         config = config.with_updates(**session)
     kind = check_inputs(config)
+    hidden, layers = published_size(config.model)
+    config = config.with_updates(hidden=config.hidden or hidden, layers=config.layers or layers)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     problem = kind.problem()(config, data_root)
@@ -201,6 +204,8 @@ def train(
             mlflow.log_params(flatten(logged_settings(config, kind)))
             fp = log_dataset(config.dataset, data_root=data_root)
             mlflow.set_tags({"model": config.model, "task.kind": kind.name, **problem.tags})
+            if config.study is not None:
+                mlflow.set_tag("fieldlab.study", config.study)
             mlflow.log_params({**problem.params, "dataset_fingerprint": fp})
         mlflow.set_tags({"fieldlab.state": "running", **process_tags()})
         ctrl_c = CtrlC()
