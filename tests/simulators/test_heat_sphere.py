@@ -227,7 +227,7 @@ def test_the_mini_dataset_stores_latitude_and_longitude_in_radians(
     mini_data: Callable[[str], Path],
 ) -> None:
     from fieldlab.catalog import load_card, open_dataset, verify
-    from fieldlab.pipelines import split_seed
+    from fieldlab.catalog.seeds import split_seed
 
     root = mini_data("heat-sphere-mini")
     card = load_card("heat-sphere-mini")
