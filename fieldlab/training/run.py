@@ -224,7 +224,8 @@ def train(
             mlflow.set_tag("fieldlab.state", "interrupted")
         elif stopped == "epoch_budget":
             mlflow.set_tag("fieldlab.state", "paused")
-        else:
+        else:  # complete: the last checkpoint says so, so the run is never resumed twice
+            checkpoint.save(trainer.state_dict(), directory / checkpoint.LAST)
             model = trainer.model
             model.load_state_dict(trainer.best_weights)
             model_uri = problem.log_model(model)

@@ -9,8 +9,8 @@
   of 100 would need tens of GB. The config logged and checkpointed is the capped one.
 - **Objective**: :class:`~fieldlab.training.grid.objective.GridObjective`.
 - **Figures**: a validation rollout (``val_fields``) every ``figure_every`` epochs.
-- **A finished run** is scored by rollout on the test split
-  (:mod:`fieldlab.training.grid.scoring`, the same scores ``fieldlab evaluate`` logs).
+- **Scores**: ``fieldlab evaluate`` rolls the logged model out on the test split
+  (:mod:`fieldlab.training.grid.scoring`), as for every kind of data.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecas
 from fieldlab.training.grid.objective import GridObjective
 from fieldlab.training.grid.settings import GRID, GridSettings
 from fieldlab.training.problem import Scores
-from fieldlab.training.tracking import log_pyfunc_model, log_scores
+from fieldlab.training.tracking import log_pyfunc_model
 from fieldlab.viz.grid_forecasts import field_rollout_figure
 
 PathLike = str | os.PathLike[str]
@@ -121,13 +121,8 @@ class Problem(GridObjective):
         return info.model_uri
 
     def finish(self, model: GridForecaster, title: str) -> None:
-        """The best weights' validation rollout, and their scores on the test split."""
+        """The best weights' validation rollout (the test split is scored by ``evaluate``)."""
         mlflow.log_figure(self.figures(model, title)["val_fields"], "figures/val_fields_best.png")
-        log_scores(
-            self.score(model, self.config.dataset, data_root=self.data_root, limit=None, seed=0,
-                       label=self.config.dataset),
-            prefix="test/",
-        )  # fmt: skip
 
     # -- a logged model ------------------------------------------------------------------------
     @classmethod
