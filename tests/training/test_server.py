@@ -136,11 +136,13 @@ def test_a_server_that_goes_away_fails_the_run_fast_and_it_resumes_when_it_is_ba
     assert time.monotonic() - stopped_at < 120  # bounded: 15 s a request, 2 retries
     assert proc.returncode == 2, out + err
     lines = err.strip().splitlines()
-    assert len(lines) == 1, err
+    assert "Traceback" not in out + err
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:], err  # MLflow's
+    # own log lines about the failed requests may come before fieldlab's one line
     (last,) = root.glob("*/last.pt")
     run_id = last.parent.name
-    assert "stopped answering" in lines[0]
-    assert f"fieldlab train --resume {run_id}" in lines[0]
+    assert "stopped answering" in lines[-1]
+    assert f"fieldlab train --resume {run_id}" in lines[-1]
     done = checkpoint.load(last)["loop"]["epoch"]
     assert done >= 1
 
