@@ -31,18 +31,14 @@ def train_command(
     hidden: Annotated[int | None, typer.Option(help="hidden units per layer")] = None,
     layers: Annotated[int | None, typer.Option(help="message-passing layers")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of training settings")] = None,
-    study: Annotated[
-        str | None, typer.Option(help="group this run with others in the MLflow runs table")
-    ] = None,
+    study: Annotated[str | None, typer.Option(help="a group in the MLflow runs table")] = None,
     set_: Settings = None,
     minutes: Annotated[
-        float | None, typer.Option(help="wall-time budget; the cosine schedule fits into it")
+        float | None, typer.Option(help="wall-time budget; sets the schedule")
     ] = None,
-    max_epochs: Annotated[
-        int | None, typer.Option(help="stop this session after N epochs (resumable)")
-    ] = None,
+    max_epochs: Annotated[int | None, typer.Option(help="stop after N epochs (resumable)")] = None,
     resume: Annotated[
-        str | None, typer.Option(help="continue the interrupted run RUN_ID from its checkpoint")
+        str | None, typer.Option(help="continue run RUN_ID from its checkpoint")
     ] = None,
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="checkpoints root (default: mlflow/artifacts/checkpoints)")

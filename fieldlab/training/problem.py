@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -151,6 +153,34 @@ class ProblemClass(Protocol):
     def check_compatible(self, model: nn.Module, dataset: str, data_root: PathLike | None) -> None:
         """Refuse, naming both, a dataset whose shape the model cannot read."""
         ...
+
+
+class KindProblem:
+    """What a kind's problem class offers before any run, delegated to the modules beside it in
+    its sub-package: ``serving`` (``restore(payload)``, ``predict(model, inputs)``) and
+    ``scoring`` (``check_compatible(model, dataset, data_root)``, ``score(model, dataset, ...)``).
+    """
+
+    @classmethod
+    def _module(cls, name: str) -> ModuleType:
+        return import_module(f"{cls.__module__.rpartition('.')[0]}.{name}")
+
+    @classmethod
+    def restore(cls, payload: Mapping[str, Any]) -> nn.Module:
+        return cls._module("serving").restore(payload)
+
+    @classmethod
+    def serve(cls, model: nn.Module, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        return cls._module("serving").predict(model, inputs)
+
+    @classmethod
+    def check_compatible(cls, model: nn.Module, dataset: str, data_root: PathLike | None) -> None:
+        cls._module("scoring").check_compatible(model, dataset, data_root)
+
+    @classmethod
+    def score(cls, model: nn.Module, dataset: str, **options: Any) -> Scores:
+        """``options``: ``data_root``, ``limit``, ``seed``, ``label`` (see :class:`ProblemClass`)."""
+        return cls._module("scoring").score(model, dataset, **options)
 
 
 def kind_of(card: Card) -> Kind:

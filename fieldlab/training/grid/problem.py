@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,12 +25,12 @@ from matplotlib.figure import Figure
 
 import mlflow
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.grid import scoring, serving
-from fieldlab.training.grid.data import GridPairs, grid_task, load_grid_training
+from fieldlab.training.grid import serving
+from fieldlab.training.grid.data import GridPairs, load_grid_training
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
 from fieldlab.training.grid.objective import GridObjective
 from fieldlab.training.grid.settings import GRID, GridSettings
-from fieldlab.training.problem import Scores
+from fieldlab.training.problem import KindProblem
 from fieldlab.training.tracking import log_pyfunc_model
 from fieldlab.viz.grid_forecasts import field_rollout_figure
 
@@ -41,7 +40,7 @@ MAX_BATCH_NODES = 2**15
 """Most grid points in one training batch (bounds the memory of the per-edge activations)."""
 
 
-class Problem(GridObjective):
+class Problem(GridObjective, KindProblem):
     """One run on grid fields (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, data_root: PathLike | None) -> None:
@@ -123,31 +122,3 @@ class Problem(GridObjective):
     def finish(self, model: GridForecaster, title: str) -> None:
         """The best weights' validation rollout (the test split is scored by ``evaluate``)."""
         mlflow.log_figure(self.figures(model, title)["val_fields"], "figures/val_fields_best.png")
-
-    # -- a logged model ------------------------------------------------------------------------
-    @classmethod
-    def restore(cls, payload: Mapping[str, Any]) -> GridForecaster:
-        return serving.restore(payload)
-
-    @classmethod
-    def serve(cls, model: GridForecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        return serving.predict(model, inputs)
-
-    @classmethod
-    def check_compatible(
-        cls, model: GridForecaster, dataset: str, data_root: PathLike | None
-    ) -> None:
-        scoring.check_compatible(model, grid_task(dataset, data_root=data_root))
-
-    @classmethod
-    def score(
-        cls,
-        model: GridForecaster,
-        dataset: str,
-        *,
-        data_root: PathLike | None,
-        limit: int | None,
-        seed: int,
-        label: str,
-    ) -> Scores:
-        return scoring.score(model, dataset, data_root=data_root, limit=limit, label=label)

@@ -41,7 +41,12 @@ PathLike = str | os.PathLike[str]
 VRMSE_EPS = 1e-7
 
 
-def check_compatible(model: GridForecaster, task: GridTask) -> None:
+def check_compatible(model: GridForecaster, dataset: str, data_root: PathLike | None) -> None:
+    """The model must predict ``dataset``'s fields on the same grid."""
+    check_task(model, grid_task(dataset, data_root=data_root))
+
+
+def check_task(model: GridForecaster, task: GridTask) -> None:
     """The model must predict ``task``'s fields on the same grid."""
     m, g = model.mesh, task.mesh
     if model.fields != task.fields or m != g:
@@ -108,12 +113,14 @@ def score(
     *,
     data_root: PathLike | None = None,
     limit: int | None = None,
+    seed: int = 0,
     label: str = "",
     batch_size: int = 8,
 ) -> Scores:
-    """Roll ``model`` out on the first ``limit`` test simulations of ``dataset``."""
+    """Roll ``model`` out on the first ``limit`` test simulations of ``dataset`` (deterministic:
+    ``seed`` is not used)."""
     task = grid_task(dataset, data_root=data_root)
-    check_compatible(model, task)
+    check_task(model, task)
     fields = load_fields(task, "test", data_root=data_root, sims=slice(0, limit))
     true = fields[:, task.start : task.stop]
     roll = model.rollout(true[:, 0], true.shape[1] - 1, batch_size=batch_size)

@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -28,7 +26,7 @@ from fieldlab.catalog import load_card
 from fieldlab.fields.monitor import FieldMonitor, SimulationFieldMonitor, field_monitor
 from fieldlab.simulators import get_system
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.particles import scoring, serving
+from fieldlab.training.particles import serving
 from fieldlab.training.particles.data import (
     TaskData,
     forecast_window,
@@ -42,7 +40,7 @@ from fieldlab.training.particles.forecaster import Forecaster, build_forecaster
 from fieldlab.training.particles.objective import ParticleObjective
 from fieldlab.training.particles.rollout import rollout
 from fieldlab.training.particles.settings import PARTICLES, ParticleSettings
-from fieldlab.training.problem import Scores
+from fieldlab.training.problem import KindProblem
 from fieldlab.training.tracking import log_pyfunc_model
 from fieldlab.viz.forecasts import trajectory_figure
 
@@ -57,7 +55,7 @@ def context_frames(config: TrainConfig) -> int:
     return task_context_frames(load_card(config.dataset))
 
 
-class Problem(ParticleObjective):
+class Problem(ParticleObjective, KindProblem):
     """One run on particle trajectories (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, data_root: PathLike | None) -> None:
@@ -154,31 +152,3 @@ class Problem(ParticleObjective):
         roll = rollout(model, self.traj, self.train_data.frames)
         fig = trajectory_figure(roll.true_position, roll.position, title=title)
         mlflow.log_figure(fig, "figures/val_trajectories_best.png")
-
-    # -- a logged model ------------------------------------------------------------------------
-    @classmethod
-    def restore(cls, payload: Mapping[str, Any]) -> Forecaster:
-        return serving.restore(payload)
-
-    @classmethod
-    def serve(cls, model: Forecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        return serving.predict(model, inputs)
-
-    @classmethod
-    def check_compatible(cls, model: Forecaster, dataset: str, data_root: PathLike | None) -> None:
-        scoring.check_compatible(model, dataset, data_root)
-
-    @classmethod
-    def score(
-        cls,
-        model: Forecaster,
-        dataset: str,
-        *,
-        data_root: PathLike | None,
-        limit: int,
-        seed: int,
-        label: str,
-    ) -> Scores:
-        return scoring.score(
-            model, dataset, data_root=data_root, limit=limit, seed=seed, label=label
-        )
