@@ -46,6 +46,7 @@ from functools import lru_cache
 import dgl
 import torch
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.edges import Edges
 from fieldlab.models.graphs import full_edges
 
@@ -117,7 +118,7 @@ class CellComplex:
         )
 
 
-def lift(g: dgl.DGLGraph) -> CellComplex:
+def lift(g: GraphBatch) -> CellComplex:
     """The cell complex of ``g`` (cached for the ``full`` layout of ``build_graph``)."""
     edges = Edges.of(g)
     if edges.particles is not None:

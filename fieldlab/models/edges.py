@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import dgl
 import torch
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.graphs import full_edges
 
 
@@ -49,7 +49,7 @@ class Edges:
     """``P`` when the graph is :func:`~fieldlab.models.graphs.build_graph`'s ``full`` layout."""
 
     @classmethod
-    def of(cls, g: dgl.DGLGraph) -> Edges:
+    def of(cls, g: GraphBatch) -> Edges:
         src, dst = g.edges()
         n = g.num_nodes()
         e = len(dst)

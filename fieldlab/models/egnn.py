@@ -12,9 +12,9 @@ transforms the output the same way; permuting particles permutes the output.
 
 from __future__ import annotations
 
-import dgl
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.edges import Edges
 from fieldlab.models.egnn_layer import EGNNLayer
 from fieldlab.models.prediction import Prediction
@@ -29,7 +29,7 @@ class EGNN(nn.Module):
         self.layers = nn.ModuleList(EGNNLayer(hidden, edge_features) for _ in range(layers))
         self.vel_scale = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2))
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x0 = g.ndata["position"]
         v = g.ndata["velocity"]
         e = g.edata["attr"]

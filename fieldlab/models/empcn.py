@@ -37,10 +37,10 @@ Shapes: ``position``, ``velocity`` ``(N, D)``, ``attr`` ``(N, F)``, edge ``attr`
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.cell_complex import RELATIONS, CellComplex, lift, lift_edges
 from fieldlab.models.cell_invariants import cell_features, invariant_width, relation_invariants
 from fieldlab.models.edges import Edges
@@ -48,7 +48,7 @@ from fieldlab.models.empcn_layer import EMPCNLayer
 from fieldlab.models.prediction import Prediction
 
 
-def nearest_edges(g: dgl.DGLGraph, k: int) -> torch.Tensor:
+def nearest_edges(g: GraphBatch, k: int) -> torch.Tensor:
     """Ids of the edges of ``g`` from each node's ``k`` nearest in-neighbours: ``(E',)``."""
     src, dst = g.edges()
     x = g.ndata["position"].detach()
@@ -91,7 +91,7 @@ class EMPCN(nn.Module):
         self.decoupled = decoupled
         self.cell_neighbours = cell_neighbours
 
-    def complex(self, g: dgl.DGLGraph) -> tuple[CellComplex, torch.Tensor]:
+    def complex(self, g: GraphBatch) -> tuple[CellComplex, torch.Tensor]:
         """The lifted complex and, per graph edge it was lifted from, that edge's id."""
         if not self.decoupled:
             return lift(g), torch.arange(g.num_edges(), device=g.device)
@@ -100,7 +100,7 @@ class EMPCN(nn.Module):
         cc = CellComplex.of(lift_edges(src[keep], dst[keep], g.num_nodes()))
         return cc.to(g.device), keep
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x0, v = g.ndata["position"], g.ndata["velocity"]
         edge_attr = g.edata["attr"]
         edges = Edges.of(g)

@@ -40,11 +40,11 @@ may depend on velocity (Lorentz force).
 
 from __future__ import annotations
 
-import dgl
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.egnn import EGNN
 from fieldlab.models.neural_field import NeuralField
 from fieldlab.models.prediction import Prediction
@@ -93,7 +93,7 @@ class FieldForecaster(nn.Module):
         self.encoder = TrajectoryEncoder(dim, o.latent_dim, dt=o.horizon) if o.latent_dim else None
         self.options = o
 
-    def conditioning(self, g: dgl.DGLGraph) -> Conditioning | None:
+    def conditioning(self, g: GraphBatch) -> Conditioning | None:
         """Per-node code and origin of its simulation, or None for a field shared by all."""
         if self.encoder is None:
             return None
@@ -115,7 +115,7 @@ class FieldForecaster(nn.Module):
             return self.field(x, v)
         return self.field(x - cond.origin, v, cond.code)
 
-    def field_force(self, g: dgl.DGLGraph, cond: Conditioning | None = None) -> torch.Tensor:
+    def field_force(self, g: GraphBatch, cond: Conditioning | None = None) -> torch.Tensor:
         """:math:`f_i = s_i F_\\theta(x_i, [v_i], [z])` on every node: ``(N, D)``."""
         x, v = g.ndata["position"], g.ndata["velocity"]
         scalar = g.ndata.get("scalar", torch.ones_like(x[:, 0]))
@@ -123,7 +123,7 @@ class FieldForecaster(nn.Module):
             cond = self.conditioning(g)
         return scalar[:, None] * self.field_at(x, v, cond)
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         o = self.options
         x, v = g.ndata["position"], g.ndata["velocity"]
         dv = self.interactions(g).position - x

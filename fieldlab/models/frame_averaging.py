@@ -37,15 +37,12 @@ Shapes: ``position``, ``velocity`` ``(N, D)``; the backbone receives ``(K N, D)`
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
-import dgl
 import torch
 from torch import nn
 
-from fieldlab.models.edges import Edges
+from fieldlab.models.batch import GraphBatch, stack
 from fieldlab.models.frames import pca_frames
-from fieldlab.models.graphs import full_edges
 from fieldlab.models.prediction import Prediction
 
 
@@ -53,30 +50,9 @@ class DegenerateFrameWarning(UserWarning):
     """Some simulations have (nearly) repeated covariance eigenvalues: equivariance is not exact."""
 
 
-@lru_cache(maxsize=16)
-def _stacked_full(n_graphs: int, n_particles: int, device: torch.device) -> dgl.DGLGraph:
-    src, dst = (t.to(device) for t in full_edges(n_graphs, n_particles))
-    g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
-    g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
-    g.set_batch_num_edges(torch.full((n_graphs,), n_particles * (n_particles - 1)))
-    return g
-
-
-def stack_graph(g: dgl.DGLGraph, copies: int) -> dgl.DGLGraph:
+def stack_graph(g: GraphBatch, copies: int) -> GraphBatch:
     """``copies`` disjoint copies of ``g``'s structure, copy-major, without features."""
-    edges = Edges.of(g)
-    if edges.particles is not None:
-        p = edges.particles
-        return _stacked_full(copies * g.num_nodes() // p, p, g.device).local_var()
-    src, dst = g.edges()
-    n, e = g.num_nodes(), g.num_edges()
-    offset = torch.arange(copies, device=src.device).repeat_interleave(e) * n
-    out = dgl.graph(
-        (src.repeat(copies) + offset, dst.repeat(copies) + offset), num_nodes=copies * n
-    )
-    out.set_batch_num_nodes(g.batch_num_nodes().repeat(copies))
-    out.set_batch_num_edges(g.batch_num_edges().repeat(copies))
-    return out
+    return stack(GraphBatch.from_dgl(g), copies)
 
 
 class FrameAveraging(nn.Module):
@@ -92,7 +68,7 @@ class FrameAveraging(nn.Module):
         self.last_degenerate = 0
         """Simulations of the last batch whose relative eigenvalue gap was below the tolerance."""
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x, v = g.ndata["position"], g.ndata["velocity"]
         n, dim = x.shape
         sizes = g.batch_num_nodes().to(x.device)

@@ -9,11 +9,11 @@ rotation equivariant; only permutation equivariant.
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
+from fieldlab.models.edges import Edges
 from fieldlab.models.prediction import Prediction
 
 
@@ -34,15 +34,12 @@ class GNN(nn.Module):
         self.out = nn.Linear(hidden, 2 * dim)
         self.dim = dim
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x, v = g.ndata["position"], g.ndata["velocity"]
         h = self.embed(torch.cat([x, v, g.ndata["attr"]], dim=-1))
-        with g.local_scope():
-            for edge, node in zip(self.edge, self.node, strict=True):
-                g.ndata["h"] = h
-                g.apply_edges(lambda e: {"hij": torch.cat([e.dst["h"], e.src["h"]], dim=-1)})
-                g.edata["m"] = edge(torch.cat([g.edata["hij"], g.edata["attr"]], dim=-1))
-                g.update_all(fn.copy_e("m", "m"), fn.sum("m", "m_sum"))
-                h = h + node(torch.cat([h, g.ndata["m_sum"]], dim=-1))
+        edges, attr = Edges.of(g), g.edata["attr"]
+        for edge, node in zip(self.edge, self.node, strict=True):
+            m = edge(torch.cat([h[edges.dst], h[edges.src], attr], dim=-1))
+            h = h + node(torch.cat([h, edges.sum(m)], dim=-1))
         dx, v_new = self.out(h).split(self.dim, dim=-1)
         return Prediction(x + dx, v_new)

@@ -1,6 +1,7 @@
-r"""Batched DGL graphs from particle states, with no Python loop over edges.
+r"""Batched graphs from particle states, with no Python loop over edges.
 
-A batch of ``B`` simulations with ``P`` particles in ``D`` dimensions becomes one DGL graph of
+A batch of ``B`` simulations with ``P`` particles in ``D`` dimensions becomes one
+:class:`~fieldlab.models.batch.GraphBatch` (the torch-native batch every model reads) of
 ``N = B P`` nodes (simulation ``b``'s particle ``i`` is node ``b P + i``) carrying
 
 - ``ndata["position"]``, ``ndata["velocity"]``: ``(N, D)``;
@@ -20,9 +21,8 @@ Dividing an invariant by a positive constant keeps it invariant, so an E(n)-equi
 stays equivariant.
 
 Topologies: ``full`` connects every ordered pair within a simulation (``E = B P (P - 1)``); its
-index arrays and DGL structure depend only on ``(B, P)`` and are cached, so training reuses them
-across batches (each call returns a fresh :meth:`~dgl.DGLGraph.local_var` carrying that batch's
-features).
+index arrays depend only on ``(B, P)`` and the device, and are cached, so training reuses them
+across batches.
 ``knn`` links each particle to its ``k`` nearest neighbours and ``radius`` to every particle closer
 than ``r``, both computed with batched tensor operations on the current positions.
 Edges point from source ``j`` to destination ``i``: messages flow into ``i``.
@@ -33,9 +33,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-import dgl
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fieldlab.models.batch import GraphBatch
 
 NodeFeature = Literal["speed", "scalar"]
 EdgeFeature = Literal["scalar_product", "input_sq_distance"]
@@ -100,19 +101,19 @@ def full_edges(n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Ten
 
 
 @lru_cache(maxsize=32)
-def _full_graph(n_graphs: int, n_particles: int, device: torch.device) -> dgl.DGLGraph:
-    """The batched ``full`` topology without features; callers take a :meth:`local_var` of it."""
+def _full_topology(
+    n_graphs: int, n_particles: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``src``, ``dst`` and the batch's node and edge counts of the ``full`` layout on ``device``
+    (built once per batch shape: a training run reuses them every step)."""
     src, dst = (t.to(device) for t in full_edges(n_graphs, n_particles))
-    g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
-    _set_batch(g, dst, n_graphs, n_particles)
-    return g
+    return (src, dst, *_sizes(dst, n_graphs, n_particles))
 
 
-def _set_batch(g: dgl.DGLGraph, dst: torch.Tensor, n_graphs: int, n_particles: int) -> None:
-    g.set_batch_num_nodes(torch.full((n_graphs,), n_particles, dtype=torch.int64))
-    g.set_batch_num_edges(
-        torch.bincount(torch.div(dst, n_particles, rounding_mode="floor"), minlength=n_graphs)
-    )
+def _sizes(dst: torch.Tensor, n_graphs: int, n_particles: int) -> tuple[torch.Tensor, torch.Tensor]:
+    nodes = torch.full((n_graphs,), n_particles, dtype=torch.int64, device=dst.device)
+    per_graph = torch.div(dst, n_particles, rounding_mode="floor")
+    return nodes, torch.bincount(per_graph, minlength=n_graphs)
 
 
 def _pairwise_sq_dist(position: torch.Tensor) -> torch.Tensor:
@@ -143,8 +144,9 @@ def build_graph(
     scalar: torch.Tensor | None,
     spec: GraphSpec,
     context: torch.Tensor | None = None,
-) -> dgl.DGLGraph:
-    """One batched graph for ``B`` simulations.
+) -> GraphBatch:
+    """One batch of graphs for ``B`` simulations, built with tensor operations on the inputs'
+    device (so a batch on a GPU never leaves it).
 
     Args:
         position, velocity: ``(B, P, D)``.
@@ -154,20 +156,19 @@ def build_graph(
             frame), stored as ``ndata["context"]`` for models that summarise it.
 
     Returns:
-        A DGL graph with ``N = B P`` nodes (see the module docstring for its data).
+        A :class:`~fieldlab.models.batch.GraphBatch` with ``N = B P`` nodes (see the module
+        docstring for its data); ``GraphBatch.to_dgl()`` gives the same as a ``DGLGraph``.
     """
     n_graphs, n_particles, dim = position.shape
     if spec.kind == "full":
-        src, dst = full_edges(n_graphs, n_particles)
-        src, dst = src.to(position.device), dst.to(position.device)
-        g = _full_graph(n_graphs, n_particles, position.device).local_var()
+        src, dst, nodes, edges = _full_topology(n_graphs, n_particles, position.device)
     else:
         if spec.kind == "knn":
             src, dst = _knn_edges(position, spec.k)
         else:
             src, dst = _radius_edges(position, spec.radius)
-        g = dgl.graph((src, dst), num_nodes=n_graphs * n_particles)
-        _set_batch(g, dst, n_graphs, n_particles)
+        nodes, edges = _sizes(dst, n_graphs, n_particles)
+    g = GraphBatch(src, dst, n_graphs * n_particles, nodes, edges)
     x = position.reshape(-1, dim)
     v = velocity.reshape(-1, dim)
     s = torch.ones(n_graphs * n_particles, dtype=x.dtype, device=x.device)

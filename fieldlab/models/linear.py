@@ -7,10 +7,10 @@ prediction that every interacting model must beat.
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.prediction import Prediction
 
 
@@ -20,6 +20,6 @@ class Linear(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(()))
         self.beta = nn.Parameter(torch.ones(()))
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x, v = g.ndata["position"], g.ndata["velocity"]
         return Prediction(x + self.alpha * v, self.beta * v)

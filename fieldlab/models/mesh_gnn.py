@@ -36,10 +36,10 @@ in ``tests/models/test_mesh_graph.py``).
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.edges import Edges
 
 
@@ -88,7 +88,7 @@ class MeshGNN(nn.Module):
         self.blocks = nn.ModuleList(_MessagePassing(hidden, edge_features) for _ in range(layers))
         self.decode = _mlp(hidden, hidden, out_features)
 
-    def forward(self, g: dgl.DGLGraph) -> torch.Tensor:
+    def forward(self, g: GraphBatch) -> torch.Tensor:
         """The predicted increment ``(N, C)`` of the fields at every node."""
         edges = Edges.of(g)
         f = g.edata["attr"]

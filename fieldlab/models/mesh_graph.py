@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-import dgl
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+
+from fieldlab.models.batch import GraphBatch
 
 Neighbours = Literal[4, 8]
 
@@ -165,7 +166,7 @@ def mesh_topology(
     )
 
 
-def build_mesh_graph(node_attr: torch.Tensor, mesh: Mesh, neighbours: int = 8) -> dgl.DGLGraph:
+def build_mesh_graph(node_attr: torch.Tensor, mesh: Mesh, neighbours: int = 8) -> GraphBatch:
     """One batched graph of ``B`` fields on ``mesh``.
 
     Args:
@@ -175,8 +176,9 @@ def build_mesh_graph(node_attr: torch.Tensor, mesh: Mesh, neighbours: int = 8) -
         neighbours: the stencil, 4 or 8.
 
     Returns:
-        A DGL graph of ``N = B ny nx`` nodes with ``ndata["attr"] (N, F)`` and
-        ``edata["offset"] (E, 2)``, ``edata["attr"] (E, 3)`` (see the module docstring).
+        A :class:`~fieldlab.models.batch.GraphBatch` of ``N = B ny nx`` nodes, on
+        ``node_attr``'s device, with ``ndata["attr"] (N, F)`` and ``edata["offset"] (E, 2)``,
+        ``edata["attr"] (E, 3)`` (see the module docstring).
     """
     n_graphs, ny, nx, n_feat = node_attr.shape
     if (ny, nx) != (mesh.ny, mesh.nx):
@@ -185,12 +187,14 @@ def build_mesh_graph(node_attr: torch.Tensor, mesh: Mesh, neighbours: int = 8) -
     src, dst, offset = mesh_topology(mesh, neighbours, n_graphs)
     src, dst = src.to(device), dst.to(device)
     offset = offset.to(device=device, dtype=dtype)
-    g = dgl.graph((src, dst), num_nodes=n_graphs * mesh.n_nodes)
-    g.ndata["attr"] = node_attr.reshape(-1, n_feat)
-    g.edata["offset"] = offset
-    scaled = offset / mesh.spacing
-    g.edata["attr"] = torch.cat([scaled, scaled.norm(dim=-1, keepdim=True)], -1)
-    g.set_batch_num_nodes(torch.full((n_graphs,), mesh.n_nodes, dtype=torch.int64, device=device))
     per_graph = len(src) // max(n_graphs, 1)
-    g.set_batch_num_edges(torch.full((n_graphs,), per_graph, dtype=torch.int64, device=device))
-    return g
+    scaled = offset / mesh.spacing
+    return GraphBatch(
+        src,
+        dst,
+        n_graphs * mesh.n_nodes,
+        torch.full((n_graphs,), mesh.n_nodes, dtype=torch.int64, device=device),
+        torch.full((n_graphs,), per_graph, dtype=torch.int64, device=device),
+        {"attr": node_attr.reshape(-1, n_feat)},
+        {"offset": offset, "attr": torch.cat([scaled, scaled.norm(dim=-1, keepdim=True)], -1)},
+    )

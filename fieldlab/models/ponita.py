@@ -39,10 +39,10 @@ Shapes: ``position``, ``velocity`` ``(N, D)``, ``attr`` ``(N, F)``, edge ``attr`
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
 
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.edges import Edges
 from fieldlab.models.orientations import orientation_grid
 from fieldlab.models.polynomial import PolynomialFeatures
@@ -84,7 +84,7 @@ class Ponita(nn.Module):
     def orientations(self) -> int:
         return self.grid.shape[0]
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         x, v = g.ndata["position"], g.ndata["velocity"]
         ori = self.grid.to(x.dtype)
         n_ori = ori.shape[0]

@@ -16,9 +16,10 @@ float64). Invariant node and edge attributes are carried along unchanged.
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
+
+from fieldlab.models.batch import GraphBatch
 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 
@@ -37,7 +38,7 @@ def random_orthogonal(dim: int, generator: torch.Generator, dtype: torch.dtype) 
     return q.to(dtype)
 
 
-def _permutation(g: dgl.DGLGraph, generator: torch.Generator) -> torch.Tensor:
+def _permutation(g: GraphBatch, generator: torch.Generator) -> torch.Tensor:
     """``perm[n]`` = the new index of node ``n``: a random shuffle within each simulation."""
     sizes = g.batch_num_nodes().tolist()
     parts, start = [], 0
@@ -47,13 +48,11 @@ def _permutation(g: dgl.DGLGraph, generator: torch.Generator) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def _transformed(
-    g: dgl.DGLGraph, q: torch.Tensor, t: torch.Tensor, perm: torch.Tensor
-) -> dgl.DGLGraph:
+def _transformed(g: GraphBatch, q: torch.Tensor, t: torch.Tensor, perm: torch.Tensor) -> GraphBatch:
     src, dst = g.edges()
-    h = dgl.graph((perm[src], perm[dst]), num_nodes=g.num_nodes())
+    h = GraphBatch(perm[src], perm[dst], g.num_nodes(), g.batch_num_nodes(), g.batch_num_edges())
     inv = torch.empty_like(perm)
-    inv[perm] = torch.arange(len(perm))
+    inv[perm] = torch.arange(len(perm), device=perm.device)
     for key, val in g.ndata.items():
         h.ndata[key] = val[inv]
     h.ndata["position"] = (g.ndata["position"] @ q.T + t)[inv]
@@ -64,21 +63,20 @@ def _transformed(
         h.ndata["context"] = torch.cat([c[..., :d] @ q.T + t, c[..., d:] @ q.T], dim=-1)[inv]
     for key, val in g.edata.items():
         h.edata[key] = val
-    h.set_batch_num_nodes(g.batch_num_nodes())
-    h.set_batch_num_edges(g.batch_num_edges())
     return h
 
 
 @torch.no_grad()
 def equivariance_error(
-    model: nn.Module, g: dgl.DGLGraph, *, seed: int = 0, translation_scale: float = 1.0
+    model: nn.Module, g: GraphBatch, *, seed: int = 0, translation_scale: float = 1.0
 ) -> float:
     """Largest relative violation of E(n) x permutation equivariance over one random transform."""
     gen = torch.Generator().manual_seed(seed)
     x = g.ndata["position"]
-    q = random_orthogonal(x.shape[-1], gen, x.dtype)
+    q = random_orthogonal(x.shape[-1], gen, x.dtype).to(x.device)
     t = torch.randn(x.shape[-1], generator=gen, dtype=torch.float64).to(x.dtype) * translation_scale
-    perm = _permutation(g, gen)
+    t = t.to(x.device)
+    perm = _permutation(g, gen).to(x.device)
     model.eval()
     ref = model(g)
     out = model(_transformed(g, q, t, perm))
@@ -92,7 +90,7 @@ def equivariance_error(
 
 
 def assert_equivariant(
-    model: nn.Module, g: dgl.DGLGraph, *, seed: int = 0, tol: float | None = None
+    model: nn.Module, g: GraphBatch, *, seed: int = 0, tol: float | None = None
 ) -> float:
     """Raise :class:`EquivarianceError` unless ``model`` is equivariant on ``g``; return the error."""
     dtype = g.ndata["position"].dtype

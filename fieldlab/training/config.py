@@ -64,6 +64,7 @@ class CommonConfig(BaseModel):
     )
     figure_every: int = Field(10, ge=1, description="log the training figures every N epochs")
     dtype: Literal["float32", "float64"] = "float32"
+    device: str = Field("auto", description="auto (a GPU when there is one), cpu, cuda or cuda:N")
     threads: int | None = Field(
         1, ge=1, description="torch CPU threads; small graphs train fastest on one (null: torch's)"
     )

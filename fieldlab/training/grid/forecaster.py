@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import dgl
 import numpy as np
 import torch
 from torch import nn
 
 from fieldlab.models import Mesh, MeshSpec, build_grid_model, build_mesh_graph
+from fieldlab.models.batch import GraphBatch
 from fieldlab.models.mesh_graph import EDGE_FEATURES
 
 
@@ -77,7 +77,7 @@ class GridForecaster(nn.Module):
         """Width ``F`` of the node features the network reads."""
         return len(self.fields) + self.static.shape[-1] + self.position.shape[-1]
 
-    def graph(self, state: torch.Tensor) -> dgl.DGLGraph:
+    def graph(self, state: torch.Tensor) -> GraphBatch:
         """The mesh graph of states ``(B, ny, nx, C)`` with their node features."""
         x = (state - self.mean) / self.std
         extra = torch.cat([self.static, self.position], -1)
@@ -89,7 +89,9 @@ class GridForecaster(nn.Module):
         return self.net(self.graph(state)).reshape(state.shape)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        """The state one saved frame later, ``(B, ny, nx, C)``, in physical units."""
+        """The state one saved frame later, ``(B, ny, nx, C)``, in physical units, on this
+        forecaster's device (a state elsewhere moves there first)."""
+        state = state.to(self.mean.device, non_blocking=True)
         return state + self.delta_std * self.increment(state)
 
     @torch.no_grad()
@@ -104,7 +106,7 @@ class GridForecaster(nn.Module):
             u = torch.as_tensor(start[lo : lo + batch_size], dtype=dtype)
             for k in range(1, steps + 1):
                 u = self(u)
-                out[lo : lo + batch_size, k] = u.double().numpy()
+                out[lo : lo + batch_size, k] = u.double().cpu().numpy()
         return out
 
 

@@ -23,7 +23,8 @@ from fieldlab.training.grid.forecaster import GridForecaster
 def _increment_errors(model: GridForecaster, part: GridPairs) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised increment error and its physical counterpart, ``(B, ny, nx, C)`` each."""
     scale = model.delta_std
-    err = model.increment(part.state) - (part.target - part.state) / scale
+    state, target = (t.to(scale.device, non_blocking=True) for t in (part.state, part.target))
+    err = model.increment(state) - (target - state) / scale
     return err, err * scale
 
 

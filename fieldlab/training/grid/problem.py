@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 import mlflow
 from fieldlab.training.config import TrainConfig
+from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
 from fieldlab.training.grid.data import GridPairs, load_grid_training
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
@@ -71,7 +72,7 @@ class Problem(GridObjective, KindProblem):
             static=torch.as_tensor(data.static),
             hidden=config.hidden,
             layers=config.layers,
-        ).to(dtype)
+        ).to(dtype=dtype, device=resolve_device(config.device))
         self.config = config
         self.task = task
         self.data_root = data_root
@@ -115,7 +116,7 @@ class Problem(GridObjective, KindProblem):
             serving.payload(model, name=cfg.model, hidden=cfg.hidden, layers=cfg.layers),
             GRID.name,
             {f: example[..., c].numpy() for c, f in enumerate(model.fields)},
-            {f: nxt[..., c].numpy() for c, f in enumerate(model.fields)},
+            {f: nxt[..., c].cpu().numpy() for c, f in enumerate(model.fields)},
         )
         return info.model_uri
 

@@ -67,5 +67,5 @@ def state_of(model: GridForecaster, arrays: Mapping[str, Any]) -> torch.Tensor:
 def predict(model: GridForecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """``{field: (B, ny, nx)}`` -> the same fields one saved frame later."""
     with torch.no_grad():
-        nxt = model(state_of(model, inputs)).numpy()
+        nxt = model(state_of(model, inputs)).cpu().numpy()
     return {f: nxt[..., c] for c, f in enumerate(model.fields)}

@@ -13,11 +13,11 @@ Shapes: ``position``, ``velocity`` ``(B, P, D)``, ``scalar`` ``(B, P)`` or ``Non
 
 from __future__ import annotations
 
-import dgl
 import torch
 from torch import nn
 
 from fieldlab.models import FieldOptions, GraphSpec, Prediction, build_graph, build_model
+from fieldlab.models.batch import GraphBatch
 
 
 class Forecaster(nn.Module):
@@ -46,7 +46,7 @@ class Forecaster(nn.Module):
         self.register_buffer("position_scale", torch.tensor(float(position_scale)))
         self.register_buffer("velocity_scale", torch.tensor(float(velocity_scale)))
 
-    def forward(self, g: dgl.DGLGraph) -> Prediction:
+    def forward(self, g: GraphBatch) -> Prediction:
         """Predict the target-frame state of a graph in physical units."""
         sx, sv = self.position_scale.to(g.ndata["position"].dtype), self.velocity_scale
         sv = sv.to(sx.dtype)
@@ -69,9 +69,18 @@ class Forecaster(nn.Module):
         velocity: torch.Tensor,
         scalar: torch.Tensor | None,
         context: torch.Tensor | None = None,
-    ) -> dgl.DGLGraph:
-        """The batched graph of ``B`` states (see :func:`fieldlab.models.build_graph`)."""
-        return build_graph(position, velocity, scalar, self.spec, context=context)
+    ) -> GraphBatch:
+        """The batched graph of ``B`` states (see :func:`fieldlab.models.build_graph`), built on
+        this forecaster's device: states elsewhere (the CPU samples of a GPU run) move there
+        once, here."""
+        device = self.position_scale.device
+
+        def there(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        return build_graph(
+            there(position), there(velocity), there(scalar), self.spec, context=there(context)
+        )
 
     def predict(
         self,
@@ -84,6 +93,7 @@ class Forecaster(nn.Module):
 
         ``context`` ``(B, P, C, 2 D)``: the frames observed before these states, for a network
         that is conditioned on them (a field that differs per simulation); ignored by the others.
+        The prediction is on this forecaster's device.
         """
         shape = position.shape
         out = self(self.graph(position, velocity, scalar, context))

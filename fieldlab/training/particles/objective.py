@@ -40,9 +40,10 @@ def batch_loss(
     w = settings.velocity_weight
     x, v = part.position, part.velocity
     targets = part.targets()[: fed_back_steps(settings, epoch)]
-    loss = mse_x = part.position.new_zeros(())
+    loss = mse_x = torch.zeros((), dtype=part.position.dtype, device=model.position_scale.device)
     for target_x, target_v in targets:
         x, v = model.predict(x, v, part.scalar, part.context)
+        target_x, target_v = target_x.to(x.device), target_v.to(x.device)
         step_x = torch.mean((x - target_x) ** 2)
         step = step_x + w * torch.mean((v - target_v) ** 2) if w else step_x
         loss, mse_x = loss + step / len(targets), mse_x + step_x / len(targets)
@@ -57,8 +58,8 @@ def evaluate_mse(model: Forecaster, data: TaskData, batch_size: int) -> tuple[fl
     for start in range(0, len(data), batch_size):
         part = data.subset(torch.arange(start, min(start + batch_size, len(data))))
         x, v = model.predict(part.position, part.velocity, part.scalar, part.context)
-        sum_x += float(((x - part.target_position) ** 2).sum())
-        sum_v += float(((v - part.target_velocity) ** 2).sum())
+        sum_x += float(((x - part.target_position.to(x.device)) ** 2).sum())
+        sum_v += float(((v - part.target_velocity.to(v.device)) ** 2).sum())
     n = data.target_position.numel()
     return sum_x / n, sum_v / n
 

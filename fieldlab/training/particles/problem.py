@@ -26,6 +26,7 @@ from fieldlab.catalog import load_card
 from fieldlab.fields.monitor import FieldMonitor, SimulationFieldMonitor, field_monitor
 from fieldlab.simulators import get_system
 from fieldlab.training.config import TrainConfig
+from fieldlab.training.device import resolve_device
 from fieldlab.training.particles import serving
 from fieldlab.training.particles.data import (
     TaskData,
@@ -90,7 +91,7 @@ class Problem(ParticleObjective, KindProblem):
             velocity_scale=sv,
             field=field,
             horizon_time=tau,
-        ).to(dtype)
+        ).to(dtype=dtype, device=resolve_device(config.device))
         super().__init__(config, val)
         self.config = config
         self.train_data: TaskData = train
@@ -145,7 +146,7 @@ class Problem(ParticleObjective, KindProblem):
             layers=self.config.layers,
         )  # fmt: skip
         inputs = {k: t.detach().cpu().numpy() for k, t in example.items()}
-        outputs = {"position": x.numpy(), "velocity": v.numpy()}
+        outputs = {"position": x.cpu().numpy(), "velocity": v.cpu().numpy()}
         return log_pyfunc_model(payload, PARTICLES.name, inputs, outputs).model_uri
 
     def finish(self, model: Forecaster, title: str) -> None:

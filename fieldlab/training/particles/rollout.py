@@ -73,7 +73,7 @@ def rollout(
         c = None if traj.context is None else torch.as_tensor(traj.context[sl], dtype=dtype)
         for k in range(1, len(ts)):
             x, v = model.predict(x, v, s, c)
-            pos[sl, k], vel[sl, k] = x.double().numpy(), v.double().numpy()
+            pos[sl, k], vel[sl, k] = x.double().cpu().numpy(), v.double().cpu().numpy()
     return Rollout(ts, pos, vel, traj.position[:, ts], traj.velocity[:, ts], traj.scalar)
 
 

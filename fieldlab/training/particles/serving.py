@@ -70,4 +70,4 @@ def predict(model: Forecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarra
     context = tensor("context") if "context" in inputs else None
     with torch.no_grad():
         x, v = model.predict(tensor("position"), tensor("velocity"), scalar, context)
-    return {"position": x.numpy(), "velocity": v.numpy()}
+    return {"position": x.cpu().numpy(), "velocity": v.cpu().numpy()}
