@@ -35,8 +35,8 @@ import torch
 
 import mlflow
 from fieldlab.models import GraphSpec
-from fieldlab.training import TrainConfig, load_forecaster_from_run, load_task, train
-from fieldlab.training.particles.data import TaskData
+from fieldlab.training import TrainConfig, load_forecaster_from_run, train
+from fieldlab.training.particles.data import TaskData, load_task
 from fieldlab.training.particles.forecaster import Forecaster
 
 PUBLISHED_MSE = 0.0071
