@@ -1,4 +1,7 @@
-"""``generate``: a card -> a template store -> one Dask task per chunk -> statistics.
+"""``generate``: a card -> a template store -> one task per chunk -> statistics.
+
+Tasks run on threads of this process or on a Dask cluster (:mod:`~fieldlab.pipelines.cluster`
+chooses from the card's size, or the caller does); the stages and the bytes are the same.
 
 Stages (each a pure function elsewhere; this module only wires them):
 
