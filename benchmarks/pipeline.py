@@ -2,8 +2,9 @@
 
 Three figures, each printed with its ratio against a baseline measured in the same run:
 
-1. **end to end**: ``fieldlab generate nri-charged-2d`` as a fresh process (local cluster start,
-   imports, kernel cache loads, 70 chunk tasks, checksums, statistics), wall time. Baseline: NRI's
+1. **end to end**: ``fieldlab generate nri-charged-2d`` as a fresh process (imports, kernel
+   cache loads, 70 chunk tasks on threads of that process, the default for this card's size;
+   checksums, statistics), wall time. Baseline: NRI's
    NumPy simulator, one simulation at a time on one core (its rate measured here on a few
    simulations by ``benchmarks/simulators.py``'s NumPy loop, scaled to the card's 70,000
    simulations and steps; NRI's own code takes about 11 hours). Target: under 60 s.
@@ -194,7 +195,7 @@ def main() -> None:
         if args.data_root is None:
             shutil.rmtree(root, ignore_errors=True)
     print(f"load average after: {_load()} (other processes share these cores)")
-    print(f"\n1. end to end (fresh process, 2 workers): {t_e2e:.1f} s for {n} simulations")
+    print(f"\n1. end to end (fresh process, 2 threads): {t_e2e:.1f} s for {n} simulations")
     steps = sum(card.splits[s].n_sims * card.resolved_params(s)["n_steps"] for s in card.splits)
     t_nri = steps / 5000 / NRI_SIMS_PER_S
     print(

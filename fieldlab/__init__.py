@@ -7,7 +7,7 @@ tracked in MLflow).
 """
 
 import os
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 # MLflow, as fieldlab uses it: no usage telemetry, no per-file progress bars for the small,
 # local artifacts of a run (they interleave with the training output), and a tracking server
@@ -24,9 +24,19 @@ for _key, _value in (
 ):
     os.environ.setdefault(_key, _value)
 
-try:
-    __version__ = version("fieldlab")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the installed metadata on first use: importlib.metadata costs
+    a tenth of a second to import, which every command would pay at start-up otherwise."""
+    if name != "__version__":
+        raise AttributeError(f"module 'fieldlab' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("fieldlab")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

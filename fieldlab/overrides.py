@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from fieldlab.errors import SettingsError
 
 
@@ -17,6 +15,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     Raises:
         SettingsError: an item that is not KEY=VALUE, or whose value is not valid YAML.
     """
+    import yaml  # here: every command imports this module, few use --set
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")

@@ -9,10 +9,7 @@ check costs one listing of the store and one of its records; ``catalog verify`` 
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import xarray as xr
-import zarr
+from typing import TYPE_CHECKING, Any
 
 from fieldlab.catalog.card import Card
 from fieldlab.catalog.layout import describe_missing, missing_chunks, stored_layout
@@ -20,6 +17,9 @@ from fieldlab.catalog.loading import load_card
 from fieldlab.catalog.location import DatasetLocation, locate
 from fieldlab.catalog.lock import read_holder
 from fieldlab.errors import DatasetError, DatasetIncompleteError, DatasetNotFoundError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 PathLike = str | os.PathLike[str]
 
@@ -48,6 +48,8 @@ def open_dataset(
         raise DatasetError(
             f"dataset {name!r} has no split {split!r}; choose one of: {', '.join(card.split_names())}"
         )
+    import xarray as xr  # here, not at import: generation and listings never need it
+
     return xr.open_zarr(loc.store, group=split, consolidated=False, zarr_format=3)
 
 
@@ -55,6 +57,8 @@ def open_statistics(
     name: str, *, data_root: PathLike | None = None, catalog: PathLike | None = None
 ) -> dict[str, dict[str, float]]:
     """Normalisation statistics of ``name``'s training split: quantity -> mean, std, min, max."""
+    import zarr
+
     _, loc = _complete(name, data_root, catalog)
     return dict(zarr.open_group(loc.store, mode="r", zarr_format=3).attrs["statistics"])
 
@@ -65,6 +69,8 @@ def store_state(loc: DatasetLocation) -> dict[str, Any] | None:
     Raises:
         DatasetError: the root ``zarr.json`` exists but cannot be read.
     """
+    import zarr
+
     try:
         return dict(zarr.open_group(loc.store, mode="r", zarr_format=3).attrs)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeNotFoundError):

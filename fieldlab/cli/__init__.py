@@ -15,7 +15,6 @@ import typer
 
 from fieldlab.cli.errors import FieldlabGroup
 from fieldlab.cli.options import Settings
-from fieldlab.overrides import parse_overrides
 
 app = typer.Typer(
     name="fieldlab",
@@ -41,6 +40,7 @@ def simulate(
 
     Parameters are set with --set KEY=VALUE, e.g. --set n_steps=2000.
     """
+    from fieldlab.overrides import parse_overrides
     from fieldlab.simulators import simulate as run_simulation
 
     result = run_simulation(system, n_sims, seed, parse_overrides(set_ or []))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
-from rich.console import Console
-from rich.table import Table
 
 from fieldlab.cli.errors import USER_ERROR
 from fieldlab.cli.options import DataRoot
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from fieldlab.catalog.location import DatasetLocation
 
 catalog_app = typer.Typer(
@@ -34,7 +33,7 @@ def list_cards(data_root: DataRoot = None) -> None:
     from fieldlab.catalog.location import locate
     from fieldlab.catalog.records import read_records
 
-    table = Table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
+    table = _table("name", "system", "sims (train/val/test)", "frames", "generated", "size")
     scan = scan_cards()
     for name, card in scan.cards.items():
         loc = locate(card, data_root)
@@ -104,6 +103,8 @@ def show(name: str, data_root: DataRoot = None) -> None:
         "path": loc.store,
         "generated": _generated(state),
     }
+    import yaml
+
     typer.echo(yaml.safe_dump(info, sort_keys=False, width=100).rstrip())
 
 
@@ -132,7 +133,7 @@ def verify(
             f"at {report.store}"
         )
         return
-    table = Table("split", "where", "problem", title=f"{name}: {len(report.problems)} problem(s)")
+    table = _table("split", "where", "problem", title=f"{name}: {len(report.problems)} problem(s)")
     for p in report.problems:
         table.add_row(p.split or "/", p.where, p.problem)
     _console().print(table)
@@ -168,6 +169,14 @@ def _size(loc: DatasetLocation) -> str:
     return ""
 
 
+def _table(*columns: str, **options: Any) -> Any:
+    from rich.table import Table  # rich's tables and consoles: only for the commands that print one
+
+    return Table(*columns, **options)
+
+
 def _console() -> Console:
     """A console that does not squeeze tables to 80 columns when output is piped."""
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 160)

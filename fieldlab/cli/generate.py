@@ -1,4 +1,5 @@
-"""``fieldlab generate NAME``: generate a catalogued dataset on a Dask cluster."""
+"""``fieldlab generate NAME``: generate a catalogued dataset, in threads of this process or on a
+Dask cluster."""
 
 from __future__ import annotations
 
@@ -9,19 +10,27 @@ import typer
 from fieldlab.cli.errors import fail
 from fieldlab.cli.options import DataRoot
 
+LOCAL = ("threads", "processes")
+
 
 def generate(
     name: Annotated[str, typer.Argument(help="A dataset name from `fieldlab catalog list`.")],
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", min=1, help="Local worker processes (default: one per core)."
+            "--workers",
+            "-w",
+            min=1,
+            help="Local threads or worker processes (default: one per core).",
         ),
     ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
-            "--scheduler", help="Address of an existing Dask scheduler, e.g. tcp://host:8786."
+            "--scheduler",
+            help="Where tasks run: 'threads' (this process), 'processes' (a local Dask "
+            "cluster) or the address of an existing Dask scheduler, e.g. tcp://host:8786. "
+            "Default: threads for a card of a few seconds' work, else processes.",
         ),
     ] = None,
     data_root: DataRoot = None,
@@ -32,8 +41,8 @@ def generate(
     """Generate dataset NAME; a rerun resumes, skipping the chunks already written."""
     from fieldlab.pipelines.pipeline import generate as run
 
-    if workers is not None and scheduler is not None:
-        raise fail("--workers sizes the local cluster; omit it with --scheduler")
+    if workers is not None and scheduler is not None and scheduler not in LOCAL:
+        raise fail("--workers sizes a local pool or cluster; omit it with --scheduler ADDRESS")
     s = run(name, workers=workers, scheduler=scheduler, data_root=data_root, overwrite=overwrite)
     resampled = sum(s.resampled.values())
     typer.echo(

@@ -1,11 +1,12 @@
-"""Dask pipelines: a dataset card -> chunked generation tasks -> a zarr store with statistics.
+"""Pipelines: a dataset card -> chunked generation tasks -> a zarr store with statistics.
 
 :func:`generate` is the entry point; the stages live in their own modules: :mod:`.plan` (chunk
-jobs), :mod:`.schema` (the xarray schema and zarr layout), :mod:`.tasks` (what a worker runs),
+jobs), :mod:`.schema` (the xarray schema and zarr layout), :mod:`.tasks` (what a task runs),
 :mod:`.validation` (invalid simulations), :mod:`.statistics` (normalisation statistics) and
-:mod:`.cluster` (where tasks run). The on-disk contract the pipeline writes (completion records,
-seeds, the writer lock) lives below it, in :mod:`fieldlab.catalog`, where readers find it too.
-``generate`` is imported on first use, so planning does not load dask.distributed.
+:mod:`.cluster` (where tasks run: threads of this process or a Dask cluster). The on-disk
+contract the pipeline writes (completion records, seeds, the writer lock) lives below it, in
+:mod:`fieldlab.catalog`, where readers find it too. ``generate`` is imported on first use, so
+planning loads neither zarr nor the executors.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""``generate``: a card -> a template store -> one Dask task per chunk -> statistics.
+"""``generate``: a card -> a template store -> one task per chunk -> statistics.
+
+Tasks run on threads of this process or on a Dask cluster (:mod:`~fieldlab.pipelines.cluster`
+chooses from the card's size, or the caller does); the stages and the bytes are the same.
 
 Stages (each a pure function elsewhere; this module only wires them):
 
@@ -27,12 +30,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zarr
-from distributed import Client, as_completed
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fieldlab import __version__
@@ -47,11 +49,14 @@ from fieldlab.catalog.seeds import split_seed
 from fieldlab.catalog.store_record import RECORD as STORE_RECORD
 from fieldlab.catalog.store_record import read_store_record, write_store_record
 from fieldlab.errors import DatasetError
-from fieldlab.pipelines.cluster import connect
-from fieldlab.pipelines.plan import ChunkJob, plan
+from fieldlab.pipelines.cluster import DaskTasks, Tasks, choose, tasks
+from fieldlab.pipelines.plan import ChunkJob, plan, work
 from fieldlab.pipelines.schema import CONVENTIONS
 from fieldlab.pipelines.statistics import combine
 from fieldlab.pipelines.tasks import run_chunk, write_template
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass
@@ -81,8 +86,12 @@ def generate(
     """Generate (or finish generating) dataset ``name``.
 
     Args:
-        workers: local worker processes (default: one per core); ignored with ``scheduler``/``client``.
-        scheduler: address of an existing dask.distributed scheduler, e.g. ``tcp://host:8786``.
+        workers: local threads or worker processes (default: one per core); ignored with an
+            address or ``client``.
+        scheduler: where tasks run (:mod:`fieldlab.pipelines.cluster`): ``"threads"`` of this
+            process, a local cluster of ``"processes"``, or the address of an existing
+            dask.distributed scheduler, e.g. ``tcp://host:8786``. Default: threads for a card of
+            a few seconds' work (:func:`~fieldlab.pipelines.plan.work`), else processes.
         data_root: local path or fsspec URL (default ``$FIELDLAB_DATA`` or ``./data``).
         overwrite: delete the store and its records first.
         catalog: the card directory (default ``$FIELDLAB_CATALOG`` or the repository's).
@@ -104,7 +113,11 @@ def generate(
             return GenerationSummary(name, loc.store, n, n, 0, dict(state.get("resampled", {})))
         if resume:
             _reopen(loc, state)
-        session = nullcontext(client) if client is not None else connect(workers, scheduler)
+        session = (
+            nullcontext(DaskTasks(client))
+            if client is not None
+            else tasks(choose(scheduler, work(card)), workers)
+        )
         with session as c:
             if not resume:
                 _write_templates(c, card, loc)
@@ -146,11 +159,13 @@ def dataset_attrs(card: Card, loc: DatasetLocation, split: str) -> dict[str, Any
     return attrs
 
 
-def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
+def _write_templates(client: Tasks, card: Card, loc: DatasetLocation) -> None:
     _remove(loc)
-    root = zarr.open_group(loc.store, mode="w", zarr_format=3)
-    root.attrs.update(
-        {
+    root = zarr.open_group(
+        loc.store,
+        mode="w",
+        zarr_format=3,
+        attributes={
             "dataset": card.name,
             "fingerprint": loc.fingerprint,
             "card": card.model_dump(mode="json"),
@@ -159,7 +174,7 @@ def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
             "fieldlab_version": __version__,
             "Conventions": CONVENTIONS,
             "state": "template",
-        }
+        },
     )
     futures = {
         s: client.submit(
@@ -177,14 +192,16 @@ def _write_templates(client: Client, card: Card, loc: DatasetLocation) -> None:
         for s in card.split_names()
     }
     variables = {s: f.result() for s, f in futures.items()}
-    root.attrs.update({"variables": variables, "state": "chunks"})
+    root.update_attributes({"variables": variables, "state": "chunks"})
 
 
-def _run(client: Client, jobs: list[ChunkJob], advance: Any, lock: WriterLock) -> None:
+def _run(client: Tasks, jobs: list[ChunkJob], advance: Any, lock: WriterLock) -> None:
     """Run ``jobs``, longest first (earlier submissions get higher priority), so the run does
     not end waiting on one long chunk; raise the first task error after cancelling the rest,
     and stop if the writer lock is lost."""
     jobs = sorted(jobs, key=lambda j: -j.cost)
+    if client.threads_per_task != 1:
+        jobs = [replace(j, threads=client.threads_per_task) for j in jobs]
     futures = [
         client.submit(
             run_chunk, j, key=f"{j.dataset}-{j.split}-{j.chunk:06d}-{uuid.uuid4().hex[:8]}"
@@ -192,7 +209,7 @@ def _run(client: Client, jobs: list[ChunkJob], advance: Any, lock: WriterLock) -
         for j in jobs
     ]
     try:
-        for fut in as_completed(futures):
+        for fut in client.as_completed(futures):
             fut.result()  # raises the task's error, e.g. invalid simulations
             advance()
             if lock.lost:
@@ -217,9 +234,9 @@ def _finalise(card: Card, loc: DatasetLocation) -> dict[str, int]:
     }
     for s in card.split_names():
         group = zarr.open_group(loc.store, path=s, mode="r+", zarr_format=3)
-        group.attrs.update({"normalisation": stats, "resampled": resampled[s]})
+        group.update_attributes({"normalisation": stats, "resampled": resampled[s]})
     root = zarr.open_group(loc.store, mode="r+", zarr_format=3)
-    root.attrs.update(
+    root.update_attributes(
         {
             "statistics": stats,
             "resampled": resampled,

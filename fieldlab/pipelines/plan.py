@@ -6,6 +6,7 @@ from (card seed, split, chunk index) alone, whichever worker runs it and wheneve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,31 @@ class ChunkJob:
     def cost(self) -> int:
         """Relative run time (simulations x steps), to start the longest tasks first."""
         return self.n_sims * int(self.params["n_steps"])
+
+
+GRID_SIZES: tuple[tuple[str, ...], ...] = (("n_x", "n_y"), ("n_lat", "n_lon"), ("n", "n"))
+"""Parameters whose product is a grid system's number of grid points, in the order tried."""
+
+
+def work(card: Card) -> float:
+    """The card's size in simulation steps times what a step computes: interacting pairs
+    (``n_particles`` squared) for particle systems, grid points for grid systems (warm-up steps
+    included); infinite for a system whose size is not known here. ``nri-charged-2d`` is 1.0e10,
+    about 10 s of one core; ``segnn-gravity-100`` 7.0e11. Used only to choose where tasks run
+    (:func:`fieldlab.pipelines.cluster.choose`), never for what they compute."""
+    total = 0.0
+    for split in card.split_names():
+        p = card.resolved_params(split)
+        steps = int(p["n_steps"]) + int(p.get("warmup_steps", 0))
+        if "n_particles" in p:
+            size = int(p["n_particles"]) ** 2
+        else:
+            names = next((g for g in GRID_SIZES if all(k in p for k in g)), None)
+            if names is None:
+                return math.inf
+            size = math.prod(int(p[k]) for k in names)
+        total += card.splits[split].n_sims * steps * size
+    return total
 
 
 def plan(card: Card, loc: DatasetLocation) -> list[ChunkJob]:

@@ -17,17 +17,25 @@ Variables with a ``sim`` dimension are chunked ``chunk_size`` along ``sim`` and 
 other dimension, so one generation task writes exactly one zarr chunk (one file) per variable.
 Chunks are stored uncompressed: trajectories are float64 noise to a compressor, and plain bytes make
 the stored chunk a direct image of the array.
+
+:func:`template` states the layout as a lazy xarray Dataset; :func:`write_template_group` writes
+that same layout (the same metadata and coordinate bytes as ``template(...).to_zarr(...,
+compute=False)``, which the tests check) with zarr alone, so that generation imports neither
+xarray, pandas nor dask.array (about a second of a small card's run).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import struct
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
-import xarray as xr
 
 from fieldlab.simulators import VARIABLES, SimulationResult
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 CONVENTIONS = "CF-1.11"
 SPACE_LABELS = ("x", "y", "z")
@@ -74,6 +82,9 @@ def template(
         ``(dataset, encoding)``: per-simulation variables are lazy dask zeros ``(n_sims, ...)``
         (written as metadata only), shared variables hold their values.
     """
+    import dask.array as da
+    import xarray as xr
+
     data_vars, encoding = {}, {}
     for name, arr in probe.variables.items():
         dims = storage_dims(name)
@@ -88,9 +99,20 @@ def template(
             encoding[name] = {"compressors": None}
         data_vars[name] = xr.Variable(dims, data, attrs=variable_attrs(name))
     coords = {
-        "sim": xr.Variable("sim", np.arange(n_sims, dtype=np.int64), {"long_name": "simulation"}),
-        "time": xr.Variable(
-            "time",
+        name: xr.Variable(name, values, coord_attrs)
+        for name, (values, coord_attrs) in coordinates(probe, n_sims).items()
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
+
+
+def coordinates(
+    probe: SimulationResult, n_sims: int
+) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+    """The split's coordinates, ``{name: (values, attributes)}``: ``sim``, ``time`` and
+    ``space`` (particles) or the grid's own (grids)."""
+    coords = {
+        "sim": (np.arange(n_sims, dtype=np.int64), {"long_name": "simulation"}),
+        "time": (
             np.asarray(probe.time, dtype=np.float64),
             {"units": "1", "long_name": "time", "standard_name": "time"},
         ),
@@ -98,10 +120,73 @@ def template(
     if probe.is_grid:
         for name, values in probe.coords.items():
             coord_attrs = {**GRID_COORD_ATTRS.get(name, {}), **probe.coord_attrs.get(name, {})}
-            coords[name] = xr.Variable(name, np.asarray(values), coord_attrs)
+            coords[name] = (np.asarray(values), coord_attrs)
     else:
         dim = probe.position.shape[-1]
-        coords["space"] = xr.Variable(
-            "space", np.array(SPACE_LABELS[:dim], dtype=object), {"long_name": "spatial axis"}
+        coords["space"] = (
+            np.array(SPACE_LABELS[:dim], dtype=object),
+            {"long_name": "spatial axis"},
         )
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
+    return coords
+
+
+def write_template_group(
+    store: str,
+    split: str,
+    probe: SimulationResult,
+    n_sims: int,
+    chunk_size: int,
+    attrs: dict[str, Any],
+) -> None:
+    """Write group ``split`` of ``store`` as ``template(probe, n_sims, chunk_size, attrs)``
+    would be written by xarray (``mode="w"``, ``compute=False``, zarr format 3, not
+    consolidated): the group and its attributes, every array's metadata, the coordinates and
+    the shared variables; no chunk of a per-simulation variable."""
+    import zarr
+
+    group = zarr.open_group(store, path=split, mode="w", zarr_format=3, attributes=attrs)
+    for name, arr in probe.variables.items():
+        shared = not has_sim(name)
+        shape = arr.shape if shared else (n_sims, *arr.shape[1:])
+        chunks = shape if shared else (min(chunk_size, n_sims), *arr.shape[1:])
+        array = _create(
+            group, name, shape, chunks, arr.dtype, storage_dims(name), variable_attrs(name), None
+        )
+        if shared:
+            array[...] = np.asarray(arr)
+    for name, (values, coord_attrs) in coordinates(probe, n_sims).items():
+        array = _create(group, name, values.shape, values.shape, values.dtype, (name,),
+                        coord_attrs, "auto")  # fmt: skip
+        array[...] = values
+
+
+def _create(
+    group: Any,
+    name: str,
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    dtype: np.dtype,
+    dims: tuple[str, ...],
+    attrs: dict[str, Any],
+    compressors: Any,
+) -> Any:
+    """An array as xarray creates it: floats get NaN as fill value, also recorded (base64, as
+    xarray's ``FillValueCoder``) in the ``_FillValue`` attribute; text is variable-length."""
+    attrs = dict(attrs)
+    fill_value = None
+    if dtype.kind == "f":
+        fill_value = np.nan
+        attrs["_FillValue"] = base64.standard_b64encode(struct.pack("<d", np.nan)).decode()
+    if dtype.kind == "O":
+        dtype = np.dtype(str)
+    return group.create_array(
+        name,
+        shape=shape,
+        chunks=chunks,
+        dtype=str if dtype.kind == "U" else dtype,
+        fill_value=fill_value,
+        compressors=compressors,
+        dimension_names=dims,
+        attributes=attrs,
+        overwrite=True,
+    )

@@ -1,4 +1,4 @@
-"""The two kinds of generation task, run on Dask workers.
+"""The two kinds of generation task, run on a thread of this process or a Dask worker.
 
 - :func:`write_template`: one per split, before any chunk: simulates one probe simulation for
   shapes and shared variables, writes the split's zarr metadata, coordinates and shared variables.
@@ -17,7 +17,7 @@ import zarr
 
 from fieldlab.catalog.records import HASH, combined_checksum, file_checksums, write_record
 from fieldlab.pipelines.plan import ChunkJob
-from fieldlab.pipelines.schema import has_sim, template
+from fieldlab.pipelines.schema import has_sim, write_template_group
 from fieldlab.pipelines.statistics import chunk_statistics
 from fieldlab.pipelines.validation import repair
 from fieldlab.simulators import simulate
@@ -35,16 +35,7 @@ def write_template(
 ) -> list[str]:
     """Write group ``split`` of ``store`` with no chunk data; return its per-simulation variables."""
     probe = simulate(system, 1, seed, params, threads=1, on_nonfinite="flag")
-    ds, encoding = template(probe, n_sims, chunk_size, attrs)
-    ds.to_zarr(
-        store,
-        group=split,
-        mode="w",
-        compute=False,
-        encoding=encoding,
-        zarr_format=3,
-        consolidated=False,
-    )
+    write_template_group(store, split, probe, n_sims, chunk_size, attrs)
     return sorted(k for k in probe.variables if has_sim(k))
 
 
