@@ -18,12 +18,15 @@ TIMES = torch.tensor([0.0, 0.3, 0.7], dtype=torch.float64)
 
 def _model(domain: str, extent: float, equivariant: bool = True) -> ENFForecaster:
     """A small float64 model with weights moved off their initial values (the ODE's read-outs
-    start at zero, which would make its flow trivially equivariant)."""
+    start at zero, which would make its flow trivially equivariant); the pose read-out is
+    scaled up so that poses move by about a tenth of their spacing over the time grid."""
     torch.manual_seed(0)
     model = ENFForecaster(domain, extent, 2, ENFOptions.small(equivariant=equivariant)).double()
     with torch.no_grad():
         for p in model.ode.parameters():
-            p.add_(0.3 * torch.randn_like(p))
+            p.add_(0.1 * torch.randn_like(p))
+        for read_out, gain in ((model.ode.pose_rate, 10.0), (model.ode.context_rate, 1.0)):
+            read_out.weight.normal_(0.0, gain * read_out.in_features**-0.5)
     return model.eval()
 
 
@@ -63,6 +66,7 @@ def test_on_the_torus_a_shift_by_whole_grid_cells_shifts_the_forecast(equivarian
         base = model.forecast(coords, values, TIMES, coords)
         moved = model.forecast(coords, roll(values), TIMES, coords)
     error = _rel(moved, roll(base))
+    assert _rel(base[:, -1], base[:, 0]) > 1e-2  # the forecast does evolve
     if equivariant:
         assert error < 1e-8, error
     else:
@@ -138,23 +142,26 @@ def _sine_fields(coords: torch.Tensor, batch: int, gen: torch.Generator) -> torc
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[ENFForecaster, float]:
-    """A small torus ENF after 150 stage-1 steps on sine fields sampled at 100 random points
-    per step, each fit seeing a random 30-100% of them; returns it and its untrained
-    full-grid reconstruction MSE on held-out fields."""
+    """A small torus ENF after 200 stage-1 steps (Adam, cosine decay) on sine fields sampled at
+    64 random points per step, each fit seeing a random 30-100% of them; returns it and its
+    untrained full-grid reconstruction MSE on held-out fields."""
     torch.manual_seed(0)
     model = ENFForecaster("torus", 1.0, 1, ENFOptions.small())
     gen = torch.Generator().manual_seed(1)
     before = _reconstruction_mse(model, _grid(16, 1.0).float(), observed=None)
-    opt = torch.optim.Adam(model.stage_parameters(1), lr=3e-3)
-    for _ in range(150):
-        coords = torch.rand(100, 2, generator=gen)
+    steps = 200
+    opt = torch.optim.Adam(model.stage_parameters(1), lr=5e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        coords = torch.rand(64, 2, generator=gen)
         fields = _sine_fields(coords, 4, gen)
-        keep = int(100 * (0.3 + 0.7 * torch.rand((), generator=gen)))
-        observed = torch.randperm(100, generator=gen)[:keep]
+        keep = int(64 * (0.3 + 0.7 * torch.rand((), generator=gen)))
+        observed = torch.randperm(64, generator=gen)[:keep]
         loss = model.reconstruction_loss(coords, fields, observed=observed)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        schedule.step()
     return model.eval(), before
 
 
@@ -171,7 +178,7 @@ def _reconstruction_mse(
 def test_stage_one_learns_to_reconstruct_held_out_smooth_fields_in_three_steps(
     trained: tuple[ENFForecaster, float],
 ) -> None:
-    """Measured: 0.67 before, 0.04 after (the fields' variance is about 0.6)."""
+    """Measured: 0.68 before, 0.0085 after (the fields' variance is about 0.6)."""
     model, before = trained
     after = _reconstruction_mse(model, _grid(16, 1.0).float(), observed=None)
     assert after < before / 10, (before, after)
@@ -180,13 +187,14 @@ def test_stage_one_learns_to_reconstruct_held_out_smooth_fields_in_three_steps(
 def test_fitting_on_a_tenth_of_the_points_reconstructs_the_whole_field(
     trained: tuple[ENFForecaster, float],
 ) -> None:
-    """A finer grid than any seen in training, observed at a random 10% of its points."""
+    """A finer grid than any seen in training, observed at a random 10% of its points
+    (measured MSE 0.012 on all 1024 points, against 0.0087 when all are observed)."""
     model, before = trained
     coords = _grid(32, 1.0).float()
     observed = torch.randperm(len(coords), generator=torch.Generator().manual_seed(2))[:102]
     sparse = _reconstruction_mse(model, coords, observed)
-    assert sparse < 0.15, sparse  # the fields' variance is about 0.6
-    assert sparse < before / 4, (before, sparse)
+    assert sparse < 0.05, sparse  # the fields' variance is about 0.6
+    assert sparse < before / 10, (before, sparse)
 
 
 def _travelling(coords: torch.Tensor, times: torch.Tensor, seed: int) -> torch.Tensor:
@@ -203,7 +211,7 @@ def _travelling(coords: torch.Tensor, times: torch.Tensor, seed: int) -> torch.T
 def test_stage_two_trains_only_the_latent_ode_to_carry_fields_forward(
     trained: tuple[ENFForecaster, float],
 ) -> None:
-    """Measured: the held-out forecast MSE falls from 0.26 to 0.03 in 80 steps; the decoder and
+    """Measured: the held-out forecast MSE falls from 0.27 to 0.013 in 40 steps; the decoder and
     initialisation do not move."""
     model = copy.deepcopy(trained[0]).train()
     frozen = [p.detach().clone() for p in model.stage_parameters(1)]
@@ -218,14 +226,14 @@ def test_stage_two_trains_only_the_latent_ode_to_carry_fields_forward(
     before = held_out_mse()
     opt = torch.optim.Adam(model.stage_parameters(2), lr=3e-3)
     gen = torch.Generator().manual_seed(4)
-    for step in range(80):
-        points = torch.rand(100, 2, generator=gen)
+    for step in range(40):
+        points = torch.rand(64, 2, generator=gen)
         loss = model.forecast_loss(points, _travelling(points, times, seed=step), times)
         opt.zero_grad()
         loss.backward()
         opt.step()
     after = held_out_mse()
-    assert after < before / 4, (before, after)
+    assert after < before / 5, (before, after)
     assert all(torch.equal(a, b) for a, b in zip(frozen, model.stage_parameters(1), strict=True))
 
 
@@ -271,7 +279,7 @@ def test_api_shapes_and_dtypes(domain: str, dim: int) -> None:
     times = torch.tensor([0.0, 0.1, 0.2, 0.4])
     z = model.fit_latents(coords, values)
     assert z.poses.shape == (2, 9, dim)
-    assert z.contexts.shape == (2, 9, 8)
+    assert z.contexts.shape == (2, 9, 16)
     assert model.decode(z, coords[:5]).shape == (2, 5, 3)
     out = model.forecast(coords, values, times, coords[:7])
     assert out.shape == (2, 4, 7, 3)
