@@ -36,6 +36,7 @@ def test_a_model_logged_by_fieldlab_0_1_loads_and_predicts(
     }
     want = predict(model, inputs)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("logged-before")  # not an experiment id another test left active
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(
             name="model",
