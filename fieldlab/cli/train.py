@@ -130,13 +130,24 @@ def evaluate_command(
 
 
 def _experiment_id(store: str, experiment: str) -> str | None:
-    """The id of ``experiment`` in the tracking store ``store``, if it exists there."""
+    """The id of ``experiment`` in the tracking store ``store``, if it exists there (a server
+    that does not answer at once is not waited for)."""
     import mlflow
 
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
+    saved = {k: os.environ.get(k) for k in quick}
+    os.environ.update(quick)
     try:
-        found = mlflow.tracking.MlflowClient(tracking_uri=store).get_experiment_by_name(experiment)
-    except mlflow.exceptions.MlflowException:
+        client = mlflow.tracking.MlflowClient(tracking_uri=store)
+        found = client.get_experiment_by_name(experiment)
+    except Exception:
         return None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return None if found is None else found.experiment_id
 
 
