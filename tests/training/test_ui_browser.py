@@ -138,12 +138,33 @@ def browser(store: dict[str, Any]) -> Iterator[Any]:
         chrome.quit()
 
 
-def _visible(browser: Any, xpath: str) -> Any:
+def _present(browser: Any, xpath: str) -> Any:
+    """The first element at ``xpath`` in the page (maybe scrolled out of view), waited for."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, WAIT_S).until(ec.visibility_of_element_located((By.XPATH, xpath)))
+    return WebDriverWait(browser, WAIT_S).until(ec.presence_of_element_located((By.XPATH, xpath)))
+
+
+def _visible(browser: Any, xpath: str, *, reload: bool = False) -> Any:
+    """The first visible element at ``xpath``, waited for (``reload``: the page is reloaded once
+    if it is not shown, as a UI still starting may have answered the first load with an error);
+    on a timeout the page is kept as ``timeout.png`` beside the store."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for attempt in range(2 if reload else 1):
+        try:
+            return WebDriverWait(browser, WAIT_S).until(
+                ec.visibility_of_element_located((By.XPATH, xpath))
+            )
+        except TimeoutException:
+            browser.save_screenshot(str(browser.shots / f"timeout{attempt}.png"))
+            browser.refresh()
+    raise AssertionError(f"not shown within {WAIT_S} s: {xpath} at {browser.current_url}")
 
 
 def test_the_printed_link_opens_the_runs_table(store: dict[str, Any], ui: str) -> None:
@@ -159,7 +180,9 @@ def test_compare_shows_both_discovered_fields_side_by_side(
 
     browser.get(ui)
     # (a) both field runs are rows of the runs table as it opens, nothing expanded
-    links = {name: _visible(browser, f"//a[normalize-space()='{name}']") for name in RUNS}
+    links = {
+        name: _visible(browser, f"//a[normalize-space()='{name}']", reload=True) for name in RUNS
+    }
     browser.save_screenshot(str(tmp_path / "runs_table.png"))
     for name, link in links.items():
         assert link.is_displayed(), name
@@ -171,7 +194,7 @@ def test_compare_shows_both_discovered_fields_side_by_side(
         browser.execute_script("arguments[0].click()", box)
     # (b) Compare, then the field figure: each run's true | learned | error, side by side
     _visible(browser, "//button[normalize-space()='Compare']").click()
-    node = _visible(
+    node = _present(
         browser, f"//*[@data-testid='artifact-tree-node' and @aria-label='{FIELD_FIGURE}']"
     )
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", node)
@@ -200,7 +223,7 @@ def test_the_comparison_table_names_both_runs(
     browser.get(f"{base}#/experiments/{_experiment(store)}/runs/{store['comparison']}/artifacts")
     from selenium.webdriver.common.by import By
 
-    node = _visible(browser, f"//*[@data-testid='artifact-tree-node' and @aria-label='{TABLE}']")
+    node = _present(browser, f"//*[@data-testid='artifact-tree-node' and @aria-label='{TABLE}']")
     browser.execute_script("arguments[0].click()", node)
     for name in RUNS:
         _visible(browser, f"//*[contains(normalize-space(), '{name}') and not(*)]")
