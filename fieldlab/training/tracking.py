@@ -10,7 +10,7 @@ settings that apply to its model and kind of data), a description (``mlflow.note
 dataset, the model and what the metrics mean), the dataset as an MLflow dataset input (name,
 source store, a digest taken from the fingerprint, the full fingerprint in a tag) for training
 and validation, per-epoch metrics, system metrics, figures keyed by name and step, and the model
-of its selected (best-validation) weights, named after the model and the run, logged at the best
+of its selected (best-validation) weights, tagged with the model and the run, logged at the best
 epoch with the summary metrics ``best/<metric>`` of that epoch linked to it and to the
 validation dataset, so the experiment's Models page and the run agree.
 
@@ -214,8 +214,9 @@ def log_pyfunc_model(
     """Log the active run's MLflow model: ``payload`` saved as the artifact ``forecaster.pt``,
     served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
     (a key of :data:`~fieldlab.training.problem.KINDS`), with the tensor signature of the example
-    ``inputs -> outputs``. It is named after the run's model and name (:func:`model_name`) and
-    logged at the step of the run's tag :data:`BEST_EPOCH_TAG`. The requirements are declared,
+    ``inputs -> outputs``. It is logged at the step of the run's tag :data:`BEST_EPOCH_TAG`, named
+    ``model`` (so ``runs:/<id>/model`` finds it) and tagged ``fieldlab.name`` with the run's model
+    and name (:func:`model_name`), with its dataset and model kind. The requirements are declared,
     not inferred (inference imports the model in a subprocess, which costs seconds)."""
     signature = infer_signature(dict(inputs), dict(outputs))
     run = mlflow.tracking.MlflowClient().get_run(mlflow.active_run().info.run_id)
@@ -224,9 +225,13 @@ def log_pyfunc_model(
         path = Path(tmp) / "forecaster.pt"
         torch.save(dict(payload), path)
         return mlflow.pyfunc.log_model(
-            name=model_name(tags.get("model", "model"), run.info.run_name),
+            name="model",  # `runs:/<id>/model` resolves by this name; callers rely on it
             step=int(tags.get(BEST_EPOCH_TAG, 0)),
-            tags={"dataset": tags.get("dataset", ""), "model": tags.get("model", "")},
+            tags={
+                "fieldlab.name": model_name(tags.get("model", "model"), run.info.run_name),
+                "dataset": tags.get("dataset", ""),
+                "model": tags.get("model", ""),
+            },
             python_model=str(SERVED_MODEL_CODE),
             model_config={"kind": kind},
             artifacts={"forecaster": str(path)},

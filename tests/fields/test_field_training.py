@@ -105,7 +105,7 @@ def test_the_model_page_agrees_with_the_run(trained, store: str) -> None:
     run = client.get_run(result.run_id)
     (output,) = run.outputs.model_outputs
     model = client.get_logged_model(output.model_id)
-    assert model.name == f"field-{run.info.run_name}"
+    assert model.tags["fieldlab.name"] == f"field-{run.info.run_name}"
     assert output.step == result.best_epoch
     linked = {m.key: m.value for m in model.metrics if m.key.startswith("best/")}
     assert linked["best/val_mse"] == pytest.approx(result.best_val_mse)
