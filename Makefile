@@ -30,8 +30,8 @@ demo: $(STAMP)
 	$(BIN)/fieldlab train --dataset egnn-charged-3d-mini --model egnn --epochs 1000 --minutes 2 --no-progress --set all_frames=true --set patience=null --set run_name=demo-egnn
 	$(BIN)/fieldlab evaluate latest --dataset egnn-charged-3d-mini
 	$(BIN)/fieldlab generate aether-electrostatic-2d-mini
-	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-a
-	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-b --set "field={fourier_sigma: 1.0}"
+	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-a --study demo-fields
+	$(BIN)/fieldlab train --dataset aether-electrostatic-2d-mini --model field --minutes 1 --hidden 32 --layers 2 --no-progress --set all_frames=true --set max_train=200 --set run_name=demo-field-b --set "field={fourier_sigma: 1.0}" --study demo-fields
 	$(BIN)/fieldlab fields compare --dataset aether-electrostatic-2d-mini --last 2 --out data/demo/field_comparison.png
 	$(BIN)/fieldlab catalog list
 	@echo

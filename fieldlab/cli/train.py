@@ -125,21 +125,72 @@ def evaluate_command(
     typer.echo(f"rollout MSE per step (frames {list(map(int, out['frames']))}): {curve}")
 
 
+def _experiment_id(store: str, experiment: str) -> str | None:
+    """The id of ``experiment`` in the tracking store ``store``, if it exists there (a server
+    that does not answer at once is not waited for)."""
+    import mlflow
+
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
+    saved = {k: os.environ.get(k) for k in quick}
+    os.environ.update(quick)
+    try:
+        client = mlflow.tracking.MlflowClient(tracking_uri=store)
+        found = client.get_experiment_by_name(experiment)
+    except Exception:
+        return None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return None if found is None else found.experiment_id
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120.0) -> bool:
+    """Whether ``url`` answers before ``timeout_s`` while ``process`` (its server) runs."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(url, timeout=2),
+        ):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def ui_command(
     port: Annotated[int, typer.Option(help="port of the UI")] = 5000,
     backend_store_uri: Annotated[
         str | None, typer.Option(help="store to browse (default: the local mlflow/mlflow.db)")
     ] = None,
+    experiment: Annotated[
+        str, typer.Option(help="experiment whose runs table the printed link opens")
+    ] = "fieldlab",
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="open the link in a browser once the UI answers")
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="print the command instead of running it")] = False,
 ) -> None:
-    """Open the MLflow UI on the runs' store (http://127.0.0.1:PORT): --backend-store-uri, else
-    $MLFLOW_TRACKING_URI, else the local mlflow/mlflow.db. A tracking server has its own UI: its
-    address is printed instead."""
+    """Start the MLflow UI on the runs' store (http://127.0.0.1:PORT): --backend-store-uri, else
+    $MLFLOW_TRACKING_URI, else the local mlflow/mlflow.db, and print a link straight to the runs
+    table of the experiment. A tracking server has its own UI: the link into it is printed."""
     from fieldlab.training.store import DEFAULT_ARTIFACTS, DEFAULT_STORE
+    from fieldlab.training.tracking import runs_table_url
 
     tracked = os.environ.get("MLFLOW_TRACKING_URI")
     if backend_store_uri is None and tracked and tracked.startswith(("http://", "https://")):
-        typer.echo(f"runs are tracked by the server {tracked}: open it in a browser")
+        url = runs_table_url(tracked, _experiment_id(tracked, experiment))
+        typer.echo(f"runs are tracked by the server {tracked}: open {url}")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
         return
     store = backend_store_uri or tracked or f"sqlite:///{DEFAULT_STORE.resolve()}"
     cmd = [
@@ -147,12 +198,25 @@ def ui_command(
         "--default-artifact-root", DEFAULT_ARTIFACTS.resolve().as_uri(),
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
-    typer.echo(f"MLflow UI on {store}: open http://127.0.0.1:{port} (Ctrl-C stops it)")
+    base = f"http://127.0.0.1:{port}"
+    exists = not store.startswith("sqlite:///") or Path(store.removeprefix("sqlite:///")).is_file()
+    url = runs_table_url(base, _experiment_id(store, experiment) if exists else None)
+    typer.echo(f"MLflow UI on {store} (Ctrl-C stops it); the runs of {experiment!r}:")
+    typer.echo(url)
     typer.echo(shlex.join(cmd))
     if dry_run:
         return
     import sys
 
     cmd[0] = str(Path(sys.executable).with_name("mlflow"))
-    with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run(cmd, check=False)
+    with subprocess.Popen(cmd) as server:
+        try:
+            if open_browser and _wait_for(f"{base}/health", server):
+                import webbrowser
+
+                webbrowser.open(url)
+            server.wait()
+        except KeyboardInterrupt:
+            server.terminate()
+            with contextlib.suppress(KeyboardInterrupt, subprocess.TimeoutExpired):
+                server.wait(timeout=10)

@@ -16,6 +16,7 @@ monitor a system and model call for.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,12 +24,13 @@ from typing import Any, Protocol
 import numpy as np
 from torch import nn
 
+from fieldlab.catalog import open_dataset
 from fieldlab.fields.learned import conditioned_field, learned_field
 from fieldlab.fields.region import FieldRegion, visited_region
 from fieldlab.fields.score import FieldScore, score_field
 from fieldlab.fields.truth import true_field
 from fieldlab.simulators import get_system
-from fieldlab.viz.fields import field_figure
+from fieldlab.viz.fields import field_figure, field_summary_figure
 
 
 class Trajectories(Protocol):
@@ -48,15 +50,43 @@ def cap_norm(f: np.ndarray, cap: float) -> np.ndarray:
 
 
 def _figures(
-    region: FieldRegion, true: np.ndarray, learned: np.ndarray, title: str
+    region: FieldRegion,
+    true: np.ndarray,
+    learned: np.ndarray,
+    title: str,
+    *,
+    sources: np.ndarray | None,
+    with_truth: bool,
 ) -> dict[str, Any]:
-    """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
+    """``fields/learned``, ``fields/error`` and, ``with_truth``, ``fields/true`` on the region's
+    grid."""
     g, seen = region.grid, region.visited
-    return {
-        "fields/true": field_figure(g, seen, true, f"{title}: true field"),
-        "fields/learned": field_figure(g, seen, learned, "learned field"),
-        "fields/error": field_figure(g, seen, learned - true, "learned - true"),
+    out = {
+        "fields/learned": field_figure(
+            g, seen, learned, f"learned field, {title}", sources=sources
+        ),
+        "fields/error": field_figure(
+            g, seen, learned - true, f"|learned - true|, {title}", error=True, sources=sources
+        ),
     }
+    if with_truth:
+        out["fields/true"] = field_figure(g, seen, true, "true field", sources=sources)
+    return out
+
+
+def _summary(
+    region: FieldRegion,
+    true: np.ndarray,
+    learned: np.ndarray,
+    score: FieldScore,
+    title: str,
+    sources: np.ndarray | None,
+) -> Any:
+    """True | learned | error in one figure, ``title`` followed by the scores."""
+    line = f"cosine {score.cosine:.3f}, relative error {score.relative_error:.3f}"
+    return field_summary_figure(
+        region.grid, region.visited, true, learned, title=f"{title}\n{line}", sources=sources
+    )
 
 
 @dataclass
@@ -67,21 +97,29 @@ class FieldMonitor:
         system, params: the simulator and its resolved parameters.
         region: sample points and the figure grid over the visited region.
         velocity: velocities observed at ``region.points`` (for velocity-dependent fields).
+        sources: ``(K, D)`` the field's sources, where the dataset stores them (marked on figures).
     """
 
     system: str
     params: Mapping[str, Any]
     region: FieldRegion
     velocity: np.ndarray
+    sources: np.ndarray | None = None
 
     @classmethod
     def from_trajectories(
-        cls, system: str, params: Mapping[str, Any], position: np.ndarray, velocity: np.ndarray
+        cls,
+        system: str,
+        params: Mapping[str, Any],
+        position: np.ndarray,
+        velocity: np.ndarray,
+        sources: np.ndarray | None = None,
     ) -> FieldMonitor:
-        """From validation trajectories ``(S, T, P, D)`` of a system with a shared field."""
+        """From validation trajectories ``(S, T, P, D)`` of a system with a shared field, and
+        its sources ``(K, D)`` if known."""
         region = visited_region(position, seed=0)
         observed_v = velocity.reshape(-1, velocity.shape[-1])[region.index]
-        return cls(system, dict(params), region, observed_v)
+        return cls(system, dict(params), region, observed_v, sources)
 
     def _truth(self, points: np.ndarray, velocity: np.ndarray | None) -> np.ndarray:
         return true_field(self.system, self.params, points, velocity=velocity)
@@ -108,9 +146,18 @@ class FieldMonitor:
             v = np.broadcast_to(np.eye(pts.shape[1])[0], pts.shape)
         return self._truth(pts, v), learned_field(model, pts, velocity=v)
 
-    def figures(self, model: nn.Module) -> dict[str, Any]:
-        """``fields/true``, ``fields/learned`` and ``fields/error`` on the region's grid."""
-        return _figures(self.region, *self.on_grid(model), self.system)
+    def figures(self, model: nn.Module, title: str, *, with_truth: bool = True) -> dict[str, Any]:
+        """``fields/learned``, ``fields/error`` and (``with_truth``) ``fields/true`` on the
+        region's grid; ``title`` says when (``epoch 10``)."""
+        true, learned = self.on_grid(model)
+        return _figures(
+            self.region, true, learned, title, sources=self.sources, with_truth=with_truth
+        )
+
+    def summary_figure(self, model: nn.Module, title: str) -> Any:
+        """True | learned | error of ``model`` side by side, ``title`` followed by its scores."""
+        true, learned = self.on_grid(model)
+        return _summary(self.region, true, learned, self.score(model), title, self.sources)
 
 
 @dataclass
@@ -174,24 +221,51 @@ class SimulationFieldMonitor:
         learned = conditioned_field(model, pts[None], self.context[:1])[0]
         return self._truth(0, pts), learned
 
-    def figures(self, model: nn.Module) -> dict[str, Any]:
-        """``fields/true``, ``fields/learned`` and ``fields/error`` of simulation 0."""
-        title = f"{self.system}, validation simulation 0"
-        return _figures(self.region, *self.on_grid(model), title)
+    def figures(self, model: nn.Module, title: str, *, with_truth: bool = True) -> dict[str, Any]:
+        """``fields/learned``, ``fields/error`` and (``with_truth``) ``fields/true`` of
+        validation simulation 0."""
+        true, learned = self.on_grid(model)
+        return _figures(
+            self.region, true, learned, f"{title}, simulation 0",
+            sources=self.source_position[0], with_truth=with_truth,
+        )  # fmt: skip
+
+    def summary_figure(self, model: nn.Module, title: str) -> Any:
+        """True | learned | error of validation simulation 0 side by side, with the scores."""
+        true, learned = self.on_grid(model)
+        return _summary(
+            self.region, true, learned, self.score(model), f"{title} (validation simulation 0)",
+            self.source_position[0],
+        )  # fmt: skip
+
+
+def shared_sources(dataset: str, data_root: str | os.PathLike[str] | None) -> np.ndarray | None:
+    """The sources ``(K, D)`` of a dataset's one shared field, where it stores them."""
+    ds = open_dataset(dataset, "val", data_root=data_root)
+    src = ds.get("source_position")
+    return None if src is None or src.ndim != 2 else np.asarray(src.values, dtype=np.float64)
 
 
 def field_monitor(
-    system: str, params: Mapping[str, Any], traj: Trajectories, *, context_frames: int = 0
+    system: str,
+    params: Mapping[str, Any],
+    traj: Trajectories,
+    *,
+    context_frames: int = 0,
+    sources: np.ndarray | None = None,
 ) -> FieldMonitor | SimulationFieldMonitor | None:
     """The monitor for a field model on validation trajectories ``traj`` of ``system``.
 
     A shared field is scored on the positions all of ``traj`` visits; a per-simulation field
-    needs a model conditioned on ``context_frames > 0`` observed frames. None where there is no
+    needs a model conditioned on ``context_frames > 0`` observed frames. ``sources`` ``(K, D)``
+    of a shared field are marked on its figures (:func:`shared_sources`). None where there is no
     truth to score against (no field, or a per-simulation field learned as a shared one).
     """
     scope = get_system(system).field_scope
     if scope == "shared":
-        return FieldMonitor.from_trajectories(system, params, traj.position, traj.velocity)
+        if sources is None and traj.source_position is not None:
+            sources = traj.source_position[0]
+        return FieldMonitor.from_trajectories(system, params, traj.position, traj.velocity, sources)
     if scope == "per_simulation" and context_frames > 0:
         return SimulationFieldMonitor.from_trajectories(system, params, traj, context_frames)
     return None

@@ -1,9 +1,22 @@
-"""Compare the fields that several runs discovered, in one figure logged to a parent run.
+"""Compare the fields that several runs discovered: scores on each run, a table and a figure.
 
-MLflow's own image comparison shows at most 10 runs and cannot score them; this draws the true
-field beside each run's learned field with its scores, saves the figure locally and logs it (and
-each run's scores, as ``<run>/field_cosine`` etc.) to a parent run, under which the compared runs
-are nested in the UI.
+MLflow's own run comparison shows each field run's ``discovered_field.png`` side by side, but
+cannot score them. :func:`compare_runs` scores every run's field against the truth on the same
+validation positions and records the comparison where users look:
+
+- on each compared run, as sortable metrics ``compared/field_cosine``,
+  ``compared/field_relative_error``, ``compared/field_mse`` and the tag
+  :data:`COMPARISON_TAG` naming the comparison run;
+- in a comparison run of its own (named ``fields compare``, tagged :data:`COMPARED_TAG` with the
+  runs' ids and :data:`COMPARED_NAMES_TAG` with their names), which logs the table
+  :data:`TABLE` (one row per run, with its name) and the figure :data:`FIGURE`: the true field,
+  each run's learned field and its error map.
+
+Runs are never re-parented: a nested run is hidden under its parent in the runs table, and the
+compared runs must stay where users look for them.
+
+MLflow (up to at least 3.17) keeps the layout of its image grid in the browser, with no API to
+save a view of it; :func:`saved_view_support` says so, and the comparison creates none.
 """
 
 from __future__ import annotations
@@ -15,21 +28,55 @@ from pathlib import Path
 import mlflow
 from fieldlab.catalog import load_card
 from fieldlab.errors import TrainingError
-from fieldlab.fields.monitor import FieldMonitor
+from fieldlab.fields.monitor import field_monitor, shared_sources
 from fieldlab.fields.score import FieldScore
 from fieldlab.simulators import SYSTEMS, get_system
 from fieldlab.training.particles.data import load_trajectories
 from fieldlab.training.runs import get_run, load_forecaster_from_run, search_complete, use_store
+from fieldlab.training.tracking import DESCRIPTION_TAG
 from fieldlab.viz.fields import comparison_figure
 
 PathLike = str | os.PathLike[str]
 
+COMPARISON_TAG = "fieldlab.comparison"
+"""On a compared run: the id of the latest comparison run that scored it."""
+COMPARED_TAG = "fieldlab.compared_runs"
+"""On a comparison run: the compared runs' ids, comma-separated."""
+COMPARED_NAMES_TAG = "fieldlab.compared_run_names"
+"""On a comparison run: the compared runs' names, comma-separated."""
+TABLE = "field_comparison.json"
+FIGURE = "field_comparison.png"
+
 
 @dataclass(frozen=True)
 class Comparison:
-    parent_run_id: str
+    """A comparison run and what it recorded.
+
+    Attributes:
+        run_id: the comparison run.
+        figure_path: the figure, saved locally.
+        scores: each compared run's scores, by run id.
+        names: each compared run's label in the table and figure, by run id.
+        saved_view: why no saved view of MLflow's image grid was created (None when one was).
+    """
+
+    run_id: str
     figure_path: Path
     scores: dict[str, FieldScore]
+    names: dict[str, str]
+    saved_view: str | None
+
+
+def saved_view_support(version: str = mlflow.__version__) -> str | None:
+    """None if MLflow ``version`` can save a view of the runs' image grid; otherwise why not.
+
+    No MLflow release up to 3.17 has an API for saved views (the UI keeps chart layouts in the
+    browser's local storage), so there is nothing to call yet.
+    """
+    return (
+        f"MLflow {version} cannot save a view of the image grid (its UI keeps chart layouts in "
+        "the browser); select the runs and press Compare instead"
+    )
 
 
 def _label(run: mlflow.entities.Run) -> str:
@@ -43,15 +90,27 @@ def latest_field_runs(dataset: str, n: int, *, experiment: str = "fieldlab") -> 
     return [r.info.run_id for r in reversed(runs)]
 
 
+def _description(dataset: str, names: list[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return (
+        f"Fields discovered on `{dataset}` by {listed}, scored against the true field at the "
+        f"positions the validation trajectories visit. `{TABLE}` has one row per run; "
+        f"`{FIGURE}` shows the true field, each learned field and its error map "
+        "`|learned - true|`. Each compared run carries its scores as `compared/field_*` "
+        f"metrics and this run's id in the tag `{COMPARISON_TAG}`."
+    )
+
+
 def compare_runs(
     run_ids: list[str],
     *,
-    parent: str | None = None,
-    out: PathLike = "field_comparison.png",
+    comparison: str | None = None,
+    out: PathLike = FIGURE,
     tracking_uri: str | None = None,
     data_root: PathLike | None = None,
 ) -> Comparison:
-    """Draw and score the fields of ``run_ids`` (trained on one dataset) against the truth.
+    """Draw and score the fields of ``run_ids`` (trained on one dataset) against the truth, and
+    record the comparison (see the module docstring) in a new run, or in run ``comparison``.
 
     Raises:
         TrainingError: no runs, a run that does not exist or has no field, runs on different
@@ -75,10 +134,15 @@ def compare_runs(
             f"field comparison supports {', '.join(shared)}"
         )
     val = load_trajectories(dataset, "val", data_root=data_root, limit=100)
-    monitor = FieldMonitor.from_trajectories(
-        card.simulator, card.resolved_params("val"), val.position, val.velocity
+    monitor = field_monitor(
+        card.simulator,
+        card.resolved_params("val"),
+        val,
+        sources=shared_sources(dataset, data_root),
     )
-    learned, scores, true = {}, {}, None
+    if monitor is None:  # a shared field always has a monitor; kept as a clear error
+        raise TrainingError(f"dataset {dataset!r} has no true field to compare against")
+    learned, scores, names, true = {}, {}, {}, None
     for run in runs:
         model = load_forecaster_from_run(run.info.run_id, tracking_uri=tracking_uri)
         if getattr(model.net, "field", None) is None:
@@ -88,30 +152,51 @@ def compare_runs(
             )
         true, grid = monitor.on_grid(model)
         score = monitor.score(model)
-        learned[_label(run)] = (
-            grid,
-            f"cos {score.cosine:.3f}  rel.err {score.relative_error:.3f}",
-        )
+        label = _label(run)
+        learned[label] = (grid, f"cos {score.cosine:.3f}  rel.err {score.relative_error:.3f}")
         scores[run.info.run_id] = score
+        names[run.info.run_id] = label
     region = monitor.region
     fig = comparison_figure(
-        region.grid, region.visited, true, learned, title=f"{dataset}: discovered fields"
+        region.grid,
+        region.visited,
+        true,
+        learned,
+        title=f"{dataset}: discovered fields",
+        sources=monitor.sources,
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    experiment = runs[0].info.experiment_id
+    table = {
+        "run_name": [r.info.run_name or "" for r in runs],
+        "run_id": [r.info.run_id for r in runs],
+        **{
+            key: [scores[r.info.run_id].as_metrics()[key] for r in runs]
+            for key in next(iter(scores.values())).as_metrics()
+        },
+        "best_epoch": [r.data.metrics.get("best_epoch") for r in runs],
+    }
     with mlflow.start_run(
-        run_id=parent,
-        experiment_id=None if parent else experiment,
-        run_name=None if parent else "fields compare",
-    ) as p:
-        mlflow.log_figure(fig, "fields/comparison.png")
-        for rid, s in scores.items():
-            mlflow.log_metrics(s.as_metrics(prefix=f"{rid[:8]}/field"))
-        mlflow.set_tag("fieldlab.compared_runs", ",".join(scores))
+        run_id=comparison,
+        experiment_id=None if comparison else runs[0].info.experiment_id,
+        run_name=None if comparison else "fields compare",
+    ) as cmp:
+        mlflow.log_figure(fig, FIGURE)
+        mlflow.log_table(table, TABLE)
+        mlflow.set_tags(
+            {
+                COMPARED_TAG: ",".join(scores),
+                COMPARED_NAMES_TAG: ",".join(r.info.run_name or r.info.run_id for r in runs),
+                "dataset": dataset,
+                DESCRIPTION_TAG: _description(dataset, list(names.values())),
+            }
+        )
         client = mlflow.tracking.MlflowClient()
-        for rid in scores:
-            if rid != p.info.run_id:
-                client.set_tag(rid, "mlflow.parentRunId", p.info.run_id)
-    return Comparison(p.info.run_id, out, scores)
+        for rid, s in scores.items():
+            if rid == cmp.info.run_id:
+                continue
+            client.set_tag(rid, COMPARISON_TAG, cmp.info.run_id)
+            for key, value in s.as_metrics(prefix="compared/field").items():
+                client.log_metric(rid, key, value)
+    return Comparison(cmp.info.run_id, out, scores, names, saved_view_support())

@@ -7,8 +7,12 @@ frames or not generated: clear errors naming the input), builds the dataset's
 :class:`~fieldlab.training.loop.Trainer`. After every epoch a checkpoint is written, and then the
 epoch's metrics are sent, so a checkpoint is never behind the metrics a run reports; every
 ``figure_every`` epochs the problem's figures are logged with their step. When training ends
-(schedule done, early stop or wall-time budget) the problem logs the best-validation weights as
-the run's model (and whatever a finished run of its kind adds). A session stopped by an epoch
+(schedule done, early stop or wall-time budget) the figures are logged for the last epoch and for
+the best-validation weights (at the best epoch's step), the problem logs those weights as the
+run's model (and whatever a finished run of its kind adds), and every metric of the best epoch is
+logged again as ``best/<metric>``, to the run and to its model, so each question has one number.
+Only the settings that apply to the run's model and kind of data become parameters
+(``config.json`` keeps them all). A session stopped by an epoch
 budget or Ctrl-C ends the MLflow run as KILLED; ``train(..., resume=RUN_ID)`` reopens the same run
 and continues from its checkpoint. Ctrl-C asks the loop to stop between batches
 (:mod:`.interrupt`), so the run is closed in the ordinary way, and then :class:`Interrupted` is
@@ -42,7 +46,18 @@ from fieldlab.training.loop import Trainer
 from fieldlab.training.problem import Problem, check_model
 from fieldlab.training.runs import mark_dead_runs, process_tags
 from fieldlab.training.task import task_frames
-from fieldlab.training.tracking import configure, flatten, log_dataset, log_figure_step
+from fieldlab.training.tracking import (
+    BEST_EPOCH_TAG,
+    configure,
+    dataset_input,
+    describe_run,
+    flatten,
+    iter_metric,
+    log_best_metrics,
+    log_dataset,
+    log_figure_step,
+    run_description,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -119,16 +134,27 @@ class _RunHooks:
         self.problem = problem
         self.config = config
         self.ctrl_c = ctrl_c
+        self.metric_keys: set[str] = set()
+        self.figure_steps: set[int] = set()
 
     def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         epoch = trainer.state.epoch - 1
         metrics = {**metrics, **self.problem.monitor(trainer.model)}
+        logged = {k: v for k, v in metrics.items() if k != "best_epoch"}
+        self.metric_keys.update(logged)
         with self.ctrl_c.held():
             checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
-            mlflow.log_metrics({k: v for k, v in metrics.items() if k != "best_epoch"}, step=epoch)
+            mlflow.log_metrics(logged, step=epoch)
         if epoch % self.config.figure_every == 0:
-            for key, fig in self.problem.figures(trainer.model, f"epoch {epoch}").items():
-                log_figure_step(fig, key, epoch)
+            self.log_figures(trainer.model, epoch, f"epoch {epoch}")
+
+    def log_figures(self, model: torch.nn.Module, step: int, title: str) -> None:
+        """The problem's figures of ``model``, at ``step``, unless drawn there already."""
+        if step in self.figure_steps:
+            return
+        for key, fig in self.problem.figures(model, title).items():
+            log_figure_step(fig, key, step)
+        self.figure_steps.add(step)
 
     def new_best(self, trainer: Trainer) -> None:
         st = trainer.state
@@ -140,6 +166,26 @@ class _RunHooks:
             mlflow.log_metrics(
                 {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
             )
+
+
+def _best_metrics(run_id: str, keys: set[str], epoch: int) -> dict[str, float]:
+    """Each metric of ``keys`` as logged at step ``epoch`` of run ``run_id`` (also when that
+    epoch was trained in an earlier session of a resumed run)."""
+    out = {}
+    for key in sorted(keys):
+        values = [v for step, v in iter_metric(run_id, key) if step == epoch]
+        if values:
+            out[key] = values[-1]
+    return out
+
+
+def _params(config: TrainConfig, kind: Kind, problem: Problem) -> dict[str, Any]:
+    """The settings that apply to this run as flat parameters: the common ones and the kind's
+    section, less the prefixes the problem ignores (``particles.field.`` for a model without a
+    neural field)."""
+    ignored = tuple(getattr(problem, "ignored_settings", ()))
+    flat = flatten(logged_settings(config, kind))
+    return {k: v for k, v in flat.items() if not ignored or not k.startswith(ignored)}
 
 
 def train(
@@ -201,11 +247,20 @@ def train(
         directory = checkpoint.run_dir(run_id, checkpoint_root)
         if resume is None:
             mlflow.log_dict(config.model_dump(mode="json"), "config.json")
-            mlflow.log_params(flatten(logged_settings(config, kind)))
-            fp = log_dataset(config.dataset, data_root=data_root)
+            mlflow.log_params(_params(config, kind, problem))
+            fp = log_dataset(config.dataset, ("training", "validation"), data_root=data_root)
             mlflow.set_tags({"model": config.model, "task.kind": kind.name, **problem.tags})
             if config.study is not None:
                 mlflow.set_tag("fieldlab.study", config.study)
+            describe_run(
+                run_description(
+                    model=config.model,
+                    dataset=config.dataset,
+                    dataset_description=load_card(config.dataset).description.rstrip("."),
+                    kind=kind.holds,
+                    study=config.study,
+                )
+            )
             mlflow.log_params({**problem.params, "dataset_fingerprint": fp})
         mlflow.set_tags({"fieldlab.state": "running", **process_tags()})
         ctrl_c = CtrlC()
@@ -226,13 +281,22 @@ def train(
             mlflow.set_tag("fieldlab.state", "paused")
         else:  # complete: the last checkpoint says so, so the run is never resumed twice
             checkpoint.save(trainer.state_dict(), directory / checkpoint.LAST)
-            model = trainer.model
+            st, model = trainer.state, trainer.model
+            hooks.log_figures(model, st.epoch - 1, f"last epoch {st.epoch - 1}")
             model.load_state_dict(trainer.best_weights)
+            hooks.log_figures(model, st.best_epoch, f"best epoch {st.best_epoch}")
+            mlflow.set_tag(BEST_EPOCH_TAG, str(st.best_epoch))
             model_uri = problem.log_model(model)
-            problem.finish(model, f"best epoch {trainer.state.best_epoch}")
-            mlflow.log_metrics(
-                {"epochs": trainer.state.epoch, "wall_time_s": trainer.state.elapsed_s}
+            problem.finish(model, f"best epoch {st.best_epoch}")
+            best = _best_metrics(run_id, hooks.metric_keys, st.best_epoch)
+            validation, _ = dataset_input(config.dataset, "validation", data_root=data_root)
+            log_best_metrics(
+                {**best, "val_mse": st.best_val_mse, "epoch": float(st.best_epoch)},
+                step=st.best_epoch,
+                model_uri=model_uri,
+                dataset=validation,
             )
+            mlflow.log_metrics({"epochs": st.epoch, "wall_time_s": st.elapsed_s})
             mlflow.set_tag("fieldlab.state", "complete")
         st = trainer.state
         mlflow.set_tag("fieldlab.stopped", stopped)

@@ -15,6 +15,7 @@ from torch import nn
 import mlflow
 from fieldlab.errors import TrainingError
 from fieldlab.training.store import default_tracking_uri
+from fieldlab.training.tracking import run_model_uri
 
 PROCESS_TAGS = ("fieldlab.host", "fieldlab.pid", "fieldlab.process_started")
 """Tags naming the process that trains a run, so a later command can tell that it died."""
@@ -79,7 +80,7 @@ def load_forecaster_from_run(run_id: str, *, tracking_uri: str | None = None) ->
     use_store(tracking_uri)
     get_run(run_id)
     try:
-        model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+        model = mlflow.pyfunc.load_model(run_model_uri(run_id))
     except (mlflow.exceptions.MlflowException, OSError):
         raise TrainingError(
             f"run {run_id!r} has no logged model (it may still be training, or was paused: "

@@ -5,16 +5,25 @@ The default store is embedded (:mod:`fieldlab.training.store`): a SQLite databas
 ``MLFLOW_TRACKING_URI`` or an explicit ``tracking_uri`` (``--tracking-uri``) points at a tracking
 server instead (``http://127.0.0.1:5000``), or at any other store MLflow understands.
 
-A run records: the resolved config (``config.json`` via ``mlflow.log_dict``, and flattened as
-params), the dataset as an MLflow dataset input (name, source store, a digest taken from the
-fingerprint, the full fingerprint in a tag) for training and validation, per-epoch metrics,
-system metrics, figures keyed by name and step, and the best model with its signature.
+A run records: the resolved config (``config.json`` via ``mlflow.log_dict``; as params only the
+settings that apply to its model and kind of data), a description (``mlflow.note.content``: the
+dataset, the model and what the metrics mean), the dataset as an MLflow dataset input (name,
+source store, a digest taken from the fingerprint, the full fingerprint in a tag) for training
+and validation, per-epoch metrics, system metrics, figures keyed by name and step, and the model
+of its selected (best-validation) weights, tagged with the model and the run, logged at the best
+epoch with the summary metrics ``best/<metric>`` of that epoch linked to it and to the
+validation dataset, so the experiment's Models page and the run agree.
+
+The experiment gets a description too, and is marked as one of model development, so the MLflow
+UI opens it on its runs table (:func:`runs_table_url` is the deep link ``fieldlab ui`` prints).
 Nothing here contacts a model registry, and MLflow's telemetry is switched off (``fieldlab/__init__.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -42,6 +51,38 @@ from fieldlab.training.store import default_tracking_uri, local_artifact_root
 
 SERVED_MODEL_CODE = Path(__file__).with_name("served_model.py")
 
+DESCRIPTION_TAG = "mlflow.note.content"
+"""The tag MLflow shows as the description of an experiment or a run (Markdown)."""
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_DEVELOPMENT = "custom_model_development"
+"""An experiment of this kind opens on its runs table in the MLflow UI (not on traces)."""
+
+BEST_EPOCH_TAG = "fieldlab.best_epoch"
+"""The epoch of a finished run's selected weights: the step its model is logged at."""
+
+METRICS_GUIDE = """\
+Metrics (simulation units, nondimensional; lower is better unless said otherwise):
+
+- `train_loss`, `train_mse`: the loss and the mean squared error of the next state on the
+  training samples, per epoch.
+- `val_mse`: the same mean squared error on the validation split; its minimum selects the weights.
+- `best/<metric>`: every metric at the selected (best-validation) epoch, also shown with the
+  run's model on the Models page; `best_epoch` is that epoch.
+- `field_cosine` (higher is better, at most 1), `field_relative_error`, `field_mse`: the
+  discovered field against the true one at positions the validation trajectories visit.
+- `compared/field_*`: the same scores from the latest `fieldlab fields compare` of the run.
+- `test/<metric>`: `fieldlab evaluate` on the test split (`rollout_mse` per forecast step).
+"""
+
+EXPERIMENT_DESCRIPTION = f"""\
+Runs of `fieldlab train`: one forecaster trained on one catalogued dataset per run (the dataset
+is an input of the run, with its fingerprint). Group runs by the tag `fieldlab.study`
+(`fieldlab train --study NAME`); select two field runs and press Compare to see their
+`discovered_field.png` side by side; runs named `fields compare` hold comparisons.
+
+{METRICS_GUIDE}"""
+
 
 def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> str:
     """Point MLflow at ``tracking_uri`` (default: :func:`default_tracking_uri`) and make sure
@@ -52,10 +93,47 @@ def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> 
     mlflow.set_tracking_uri(uri)
     if os.environ.get("MLFLOW_RUN_ID"):  # inside `mlflow run`: the run exists already
         return uri
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=local_artifact_root(uri))
-    mlflow.set_experiment(experiment)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        experiment_id = mlflow.create_experiment(
+            experiment, artifact_location=local_artifact_root(uri)
+        )
+        tags: dict[str, str] = {}
+    else:
+        experiment_id, tags = found.experiment_id, found.tags
+    client = mlflow.tracking.MlflowClient()
+    for key, value in (
+        (DESCRIPTION_TAG, EXPERIMENT_DESCRIPTION),
+        (EXPERIMENT_KIND_TAG, MODEL_DEVELOPMENT),
+    ):
+        if key not in tags:  # a description edited in the UI is kept
+            client.set_experiment_tag(experiment_id, key, value)
+    mlflow.set_experiment(experiment_id=experiment_id)
     return uri
+
+
+def runs_table_url(base_url: str, experiment_id: str | None) -> str:
+    """The MLflow UI's page of the runs table of ``experiment_id`` at ``base_url`` (the
+    experiments list when there is no experiment yet)."""
+    base = base_url.rstrip("/")
+    return f"{base}/#/experiments/{experiment_id}/runs" if experiment_id else f"{base}/#/"
+
+
+def describe_run(text: str) -> None:
+    """Set the active run's description (Markdown, shown on the run's page)."""
+    mlflow.set_tag(DESCRIPTION_TAG, text)
+
+
+def run_description(
+    *, model: str, dataset: str, dataset_description: str, kind: str, study: str | None
+) -> str:
+    """The description of a training run of ``model`` on ``dataset``."""
+    grouped = f" Part of study `{study}` (tag `fieldlab.study`)." if study else ""
+    return (
+        f"`{model}` forecaster trained on the {kind} dataset `{dataset}`: "
+        f"{dataset_description}.{grouped} `config.json` holds every setting; the parameters "
+        f"are those that apply to this model and kind of data.\n\n{METRICS_GUIDE}"
+    )
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -69,24 +147,43 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def log_dataset(
-    name: str,
-    contexts: tuple[str, ...] = ("training",),
-    *,
-    data_root: str | os.PathLike[str] | None = None,
-) -> str:
-    """Record dataset ``name`` (under ``data_root``) as an input of the active run; return its
-    fingerprint."""
-    card = load_card(name)
-    loc = locate(card, data_root)
+CONTEXT_SPLITS = {"training": "train", "validation": "val", "test": "test"}
+"""The split of a dataset that each MLflow input context reads."""
+
+
+def dataset_input(
+    name: str, context: str = "training", *, data_root: str | os.PathLike[str] | None = None
+) -> tuple[MetaDataset, str]:
+    """The split of dataset ``name`` (under ``data_root``) that ``context`` reads, as an MLflow
+    dataset, and the dataset's fingerprint. The training split's digest is the fingerprint's
+    first 12 characters; another split's is that of its own hash, since it holds other data."""
+    loc = locate(load_card(name), data_root)
     with warnings.catch_warnings():  # a local path matches two equivalent source kinds
         warnings.simplefilter("ignore", UserWarning)
         source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
-    dataset = MetaDataset(source=source, name=name, digest=loc.fingerprint[:12])
+    split = CONTEXT_SPLITS.get(context, context)
+    digest = loc.fingerprint[:12]
+    if split != "train":
+        digest = hashlib.sha256(f"{loc.fingerprint}/{split}".encode()).hexdigest()[:12]
+    return MetaDataset(source=source, name=name, digest=digest), loc.fingerprint
+
+
+def log_dataset(
+    name: str,
+    contexts: tuple[str, ...] = ("training", "validation"),
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+) -> str:
+    """Record dataset ``name`` (under ``data_root``) as an input of the active run, once per
+    context (``training``, ``validation``, ``test``: the split it reads); return its
+    fingerprint."""
+    fp = ""
     for context in contexts:
-        mlflow.log_input(dataset, context=context, tags={"fingerprint": loc.fingerprint})
-    mlflow.set_tags({"dataset": name, "dataset.fingerprint": loc.fingerprint})
-    return loc.fingerprint
+        dataset, fp = dataset_input(name, context, data_root=data_root)
+        split = CONTEXT_SPLITS.get(context, context)
+        mlflow.log_input(dataset, context=context, tags={"fingerprint": fp, "split": split})
+    mlflow.set_tags({"dataset": name, "dataset.fingerprint": fp})
+    return fp
 
 
 def figure_image(fig: Figure) -> np.ndarray:
@@ -101,23 +198,40 @@ def log_figure_step(fig: Figure, key: str, step: int) -> None:
     mlflow.log_image(figure_image(fig), key=key, step=step)
 
 
+def model_name(model: str, run_name: str | None) -> str:
+    """The logged model's name: the model and the run, e.g. ``field-demo-field-a`` (characters
+    MLflow refuses in a model name become ``-``)."""
+    name = f"{model}-{run_name}" if run_name else model
+    return re.sub(r"[/:.%\"'\s]+", "-", name).strip("-") or "model"
+
+
 def log_pyfunc_model(
     payload: Mapping[str, Any],
     kind: str,
     inputs: Mapping[str, np.ndarray],
     outputs: Mapping[str, np.ndarray],
 ) -> ModelInfo:
-    """Log the run's MLflow model ``model``: ``payload`` saved as the artifact ``forecaster.pt``,
+    """Log the active run's MLflow model: ``payload`` saved as the artifact ``forecaster.pt``,
     served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
     (a key of :data:`~fieldlab.training.problem.KINDS`), with the tensor signature of the example
-    ``inputs -> outputs``. The requirements are declared, not inferred (inference imports the
-    model in a subprocess, which costs seconds)."""
+    ``inputs -> outputs``. It is logged at the step of the run's tag :data:`BEST_EPOCH_TAG`, named
+    ``model`` (so ``runs:/<id>/model`` finds it) and tagged ``fieldlab.name`` with the run's model
+    and name (:func:`model_name`), with its dataset and model kind. The requirements are declared,
+    not inferred (inference imports the model in a subprocess, which costs seconds)."""
     signature = infer_signature(dict(inputs), dict(outputs))
+    run = mlflow.tracking.MlflowClient().get_run(mlflow.active_run().info.run_id)
+    tags = run.data.tags
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
         torch.save(dict(payload), path)
         return mlflow.pyfunc.log_model(
-            name="model",
+            name="model",  # `runs:/<id>/model` resolves by this name; callers rely on it
+            step=int(tags.get(BEST_EPOCH_TAG, 0)),
+            tags={
+                "fieldlab.name": model_name(tags.get("model", "model"), run.info.run_name),
+                "dataset": tags.get("dataset", ""),
+                "model": tags.get("model", ""),
+            },
             python_model=str(SERVED_MODEL_CODE),
             model_config={"kind": kind},
             artifacts={"forecaster": str(path)},
@@ -125,6 +239,32 @@ def log_pyfunc_model(
             input_example=dict(inputs),
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "dgl", "fieldlab"],
         )
+
+
+def run_model_uri(run_id: str) -> str:
+    """The URI of the model run ``run_id`` logged (``models:/<id>``; ``runs:/<id>/model`` for a
+    run that logged none, which fails to load with MLflow's own message)."""
+    run = mlflow.tracking.MlflowClient().get_run(run_id)
+    outputs = run.outputs.model_outputs if run.outputs is not None else []
+    if outputs:
+        return f"models:/{outputs[-1].model_id}"
+    return f"runs:/{run_id}/model"
+
+
+def log_best_metrics(
+    metrics: Mapping[str, float], *, step: int, model_uri: str | None, dataset: MetaDataset
+) -> None:
+    """Log ``metrics`` of the selected weights as ``best/<name>`` to the active run and, linked
+    to the validation ``dataset``, to its logged model (``models:/<id>``), at ``step``; the
+    learning rate and timings, which say nothing of the weights, are left out."""
+    best = {
+        f"best/{k}": float(v) for k, v in metrics.items() if k != "lr" and not k.endswith("_time_s")
+    }
+    model_id = model_uri.removeprefix("models:/") if model_uri else None
+    if model_id is None or model_id == model_uri:
+        mlflow.log_metrics(best, step=step)
+        return
+    mlflow.log_metrics(best, step=step, model_id=model_id, dataset=dataset)
 
 
 def iter_metric(run_id: str, key: str) -> Iterator[tuple[int, float]]:

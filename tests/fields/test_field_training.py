@@ -82,14 +82,43 @@ def test_the_run_records_field_metrics_and_stepped_figures(trained, store: str) 
     metrics = mlflow.get_run(result.run_id).data.metrics
     assert {"field_cosine", "field_mse", "field_relative_error"} <= set(metrics)
     images = [a.path for a in client.list_artifacts(result.run_id, "images")]
-    for key in ("fields~true", "fields~learned", "fields~error"):
-        steps = {
-            p.split("+step+")[1].split("+")[0] for p in images if p.startswith(f"images/{key}+")
+
+    def steps(key: str) -> set[str]:
+        return {
+            p.split("+step+")[1].split("+")[0]
+            for p in images
+            if p.startswith(f"images/{key}+") and p.endswith(".png")
         }
-        assert steps == {"0", "6"}, key
+
+    drawn = {"0", "6", str(result.epochs - 1), str(result.best_epoch)}  # every 6, last, best
+    assert steps("fields~learned") == drawn
+    assert steps("fields~error") == drawn
+    assert steps("fields~true") == {"0"}  # the truth does not change: drawn once
+    root = {a.path for a in client.list_artifacts(result.run_id)}
+    assert "discovered_field.png" in root  # what MLflow's Compare shows side by side
 
 
-def test_fields_compare_draws_every_run(
+def test_the_model_page_agrees_with_the_run(trained, store: str) -> None:
+    _, result = trained
+    mlflow.set_tracking_uri(store)
+    client = mlflow.tracking.MlflowClient()
+    run = client.get_run(result.run_id)
+    (output,) = run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    assert model.tags["fieldlab.name"] == f"field-{run.info.run_name}"
+    assert output.step == result.best_epoch
+    linked = {m.key: m.value for m in model.metrics if m.key.startswith("best/")}
+    assert linked["best/val_mse"] == pytest.approx(result.best_val_mse)
+    assert linked == {k: v for k, v in run.data.metrics.items() if k.startswith("best/")}
+    assert {m.dataset_name for m in model.metrics if m.key.startswith("best/")} == {DATASET}
+    contexts = {
+        {t.key: t.value for t in i.tags}["mlflow.data.context"] for i in run.inputs.dataset_inputs
+    }
+    assert contexts == {"training", "validation"}
+    assert DATASET in run.data.tags["mlflow.note.content"]
+
+
+def test_fields_compare_scores_runs_where_they_stay(
     trained, data_root: Path, store: str, tmp_path: Path
 ) -> None:
     _, first = trained
@@ -107,15 +136,17 @@ def test_fields_compare_draws_every_run(
     assert set(cmp.scores) == {first.run_id, second.run_id}
     assert mpimg.imread(out).shape[1] > 3 * 300  # three panels side by side
     mlflow.set_tracking_uri(store)
-    parent = mlflow.get_run(cmp.parent_run_id)
-    assert parent.data.tags["fieldlab.compared_runs"] == f"{first.run_id},{second.run_id}"
+    comparison = mlflow.get_run(cmp.run_id)
+    assert comparison.data.tags["fieldlab.compared_runs"] == f"{first.run_id},{second.run_id}"
     for rid in (first.run_id, second.run_id):
-        assert f"{rid[:8]}/field_cosine" in parent.data.metrics
-        assert mlflow.get_run(rid).data.tags["mlflow.parentRunId"] == cmp.parent_run_id
-    artifacts = [
-        a.path for a in mlflow.tracking.MlflowClient().list_artifacts(parent.info.run_id, "fields")
-    ]
-    assert "fields/comparison.png" in artifacts
+        run = mlflow.get_run(rid)
+        assert "mlflow.parentRunId" not in run.data.tags  # never hidden under another run
+        assert run.data.tags["fieldlab.comparison"] == cmp.run_id
+        assert run.data.metrics["compared/field_cosine"] == pytest.approx(cmp.scores[rid].cosine)
+    root = {a.path for a in mlflow.tracking.MlflowClient().list_artifacts(cmp.run_id)}
+    assert {"field_comparison.png", "field_comparison.json"} <= root
+    table = mlflow.load_table("field_comparison.json", run_ids=[cmp.run_id])
+    assert list(table["run_name"]) == [mlflow.get_run(first.run_id).info.run_name, "second"]
 
 
 def test_fields_compare_refuses_runs_without_a_field(

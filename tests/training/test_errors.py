@@ -88,7 +88,7 @@ def test_cli_reports_errors_without_a_traceback(workdir: Path) -> None:
 def test_ui_prints_the_url_and_command(workdir: Path) -> None:
     out = runner.invoke(app, ["ui", "--port", "5123", "--dry-run"])
     assert out.exit_code == 0
-    assert "http://127.0.0.1:5123" in out.output
+    assert "http://127.0.0.1:5123/#/" in out.output  # the experiments list: no store yet
     assert f"--backend-store-uri sqlite:///{workdir / 'mlflow' / 'mlflow.db'}" in out.output
     assert "--host 127.0.0.1" in out.output
 

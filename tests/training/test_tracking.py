@@ -58,7 +58,13 @@ def test_run_is_in_the_embedded_store(tracked: tuple[TrainResult, Path]) -> None
 
     fp = fingerprint(load_card(DATASET))
     assert params["dataset_fingerprint"] == fp
-    (inp,) = run.inputs.dataset_inputs
+    inputs = {
+        {t.key: t.value for t in i.tags}["mlflow.data.context"]: i
+        for i in run.inputs.dataset_inputs
+    }
+    assert set(inputs) == {"training", "validation"}  # each split with its context
+    inp = inputs["training"]
+    assert inputs["validation"].dataset.digest != fp[:12]  # other data, another digest
     assert inp.dataset.name == DATASET
     assert inp.dataset.digest == fp[:12]
     assert fp in inp.dataset.source

@@ -7,8 +7,11 @@
   :func:`fieldlab.models.build_model`, in units scaled by the training split's global scales.
 - **Objective**: :class:`~fieldlab.training.particles.objective.ParticleObjective`.
 - **Figures**: a validation rollout (``val_trajectories``) and, for a field model on a system
-  with a known field, the true, learned and error fields (scored every epoch:
-  ``field_cosine``, ...; :mod:`fieldlab.fields.monitor`).
+  with a known field, the learned and error fields (``fields/learned``, ``fields/error``; the
+  true field ``fields/true`` once), scored every epoch (``field_cosine``, ...;
+  :mod:`fieldlab.fields.monitor`). A finished field run adds :data:`FIELD_FIGURE` at the root of
+  its artifacts: true | learned | error of the selected weights, titled with the run's name and
+  scores, the figure MLflow's run comparison shows side by side.
 - **Logged model**: :mod:`fieldlab.training.particles.serving`; **scores**:
   :mod:`fieldlab.training.particles.scoring`.
 """
@@ -23,7 +26,12 @@ from matplotlib.figure import Figure
 
 import mlflow
 from fieldlab.catalog import load_card
-from fieldlab.fields.monitor import FieldMonitor, SimulationFieldMonitor, field_monitor
+from fieldlab.fields.monitor import (
+    FieldMonitor,
+    SimulationFieldMonitor,
+    field_monitor,
+    shared_sources,
+)
 from fieldlab.simulators import get_system
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.device import resolve_device
@@ -46,6 +54,10 @@ from fieldlab.training.tracking import log_pyfunc_model
 from fieldlab.viz.forecasts import trajectory_figure
 
 PathLike = str | os.PathLike[str]
+
+FIELD_FIGURE = "discovered_field.png"
+"""The root-level artifact of a finished field run (the same name in every run, so MLflow's
+comparison of runs lines them up)."""
 
 
 def context_frames(config: TrainConfig) -> int:
@@ -101,6 +113,9 @@ class Problem(ParticleObjective, KindProblem):
         self.fields = self._field_monitor(data_root, n_context)
         self.tags = {"task.horizon": str(train.frames.horizon)}
         self.params: dict[str, Any] = {"n_train": len(train), "n_val": len(val)}
+        # the neural field's settings mean nothing to another model: not logged as parameters
+        self.ignored_settings = () if config.model == "field" else ("particles.field.",)
+        self._truth_drawn = False
 
     def _field_monitor(
         self, data_root: PathLike | None, n_context: int
@@ -111,7 +126,11 @@ class Problem(ParticleObjective, KindProblem):
             return None
         val = load_trajectories(self.config.dataset, "val", data_root=data_root, limit=100)
         return field_monitor(
-            card.simulator, card.resolved_params("val"), val, context_frames=n_context
+            card.simulator,
+            card.resolved_params("val"),
+            val,
+            context_frames=n_context,
+            sources=shared_sources(self.config.dataset, data_root),
         )
 
     # -- what a run logs -----------------------------------------------------------------------
@@ -124,7 +143,8 @@ class Problem(ParticleObjective, KindProblem):
             "val_trajectories": trajectory_figure(roll.true_position, roll.position, title=title)
         }
         if self.fields is not None:
-            out.update(self.fields.figures(model))
+            out.update(self.fields.figures(model, title, with_truth=not self._truth_drawn))
+            self._truth_drawn = True
         return out
 
     def log_model(self, model: Forecaster) -> str:
@@ -153,3 +173,11 @@ class Problem(ParticleObjective, KindProblem):
         roll = rollout(model, self.traj, self.train_data.frames)
         fig = trajectory_figure(roll.true_position, roll.position, title=title)
         mlflow.log_figure(fig, "figures/val_trajectories_best.png")
+        if self.fields is not None:
+            run = mlflow.active_run()
+            name = run.info.run_name if run is not None else None
+            head = f"{name}: " if name else ""
+            summary = self.fields.summary_figure(
+                model, f"{head}{self.config.model} on {self.config.dataset}, {title}"
+            )
+            mlflow.log_figure(summary, FIELD_FIGURE)
