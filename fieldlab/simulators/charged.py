@@ -133,7 +133,6 @@ def conserved(p: ChargedParams) -> Conserved | None:
 
 NRI = System(
     name="charged",
-    version="1",
     params=ChargedParams,
     run=run,
     description="charged particles with walls (NRI): Coulomb pairs, symplectic Euler",
@@ -143,7 +142,6 @@ NRI = System(
 
 EGNN = System(
     name="charged-egnn",
-    version="1",
     params=EGNNChargedParams,
     run=run,
     description="3-D charged n-body without walls (EGNN)",

@@ -287,7 +287,6 @@ def _run(name: str) -> RunFn:
 
 TRAP = System(
     name="cybloid-trap",
-    version="1",
     params=TrapParams,
     run=_run("cybloid-trap"),
     description="cybloid in a harmonic trap about its own delayed position (subdiffusion)",
@@ -296,7 +295,6 @@ TRAP = System(
 
 ANNULAR = System(
     name="cybloid-annular",
-    version="1",
     params=AnnularParams,
     run=_run("cybloid-annular"),
     description="cybloid on a ring about its own delayed position (active motion)",
@@ -305,7 +303,6 @@ ANNULAR = System(
 
 CRYSTAL = System(
     name="cybloid-crystal",
-    version="1",
     params=CrystalParams,
     run=_run("cybloid-crystal"),
     description="cybloids pulled onto rings about each other's delayed positions (crystals)",
@@ -314,7 +311,6 @@ CRYSTAL = System(
 
 STATIC_TRAP = System(
     name="cybloid-static-trap",
-    version="1",
     params=StaticTrapParams,
     run=_run("cybloid-static-trap"),
     description="Brownian particle in a static harmonic or annular trap (validation)",

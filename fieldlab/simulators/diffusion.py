@@ -271,7 +271,6 @@ def run(p: DiffusionParams, n_sims: int, seed: int, first_sim: int = 0) -> Simul
 
 SYSTEM = System(
     name="diffusion-plane",
-    version="1",
     params=DiffusionParams,  # type: ignore[arg-type]  # grid parameters, not particle ones
     run=run,
     description="diffusion of a point source on a plane: explicit finite differences (ENF)",

@@ -78,7 +78,6 @@ def true_field(p: ElectrostaticFieldParams, points: np.ndarray) -> np.ndarray:
 
 SYSTEM = System(
     name="electrostatic-field",
-    version="1",
     params=ElectrostaticFieldParams,
     run=run,
     description="5 charges among 20 static source charges, one field per dataset (Aether)",

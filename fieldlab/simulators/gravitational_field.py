@@ -68,7 +68,6 @@ def true_field(
 
 SYSTEM = System(
     name="gravitational-field",
-    version="1",
     params=GravitationalFieldParams,
     run=run,
     description="5 particles around a static mass placed at random per simulation (Aether)",

@@ -117,7 +117,6 @@ def conserved(p: GravityParams) -> Conserved:
 
 SYSTEM = System(
     name="gravity",
-    version="1",
     params=GravityParams,
     run=run,
     description="100 self-gravitating particles with softening (SEGNN), leapfrog",

@@ -248,7 +248,6 @@ def run(p: HeatSphereParams, n_sims: int, seed: int, first_sim: int = 0) -> Simu
 
 SYSTEM = System(
     name="heat-sphere",
-    version="1",
     params=HeatSphereParams,  # type: ignore[arg-type]  # grid parameters, not particle ones
     run=run,
     description="heat on the unit sphere: exact spherical-harmonic solution (ENF)",

@@ -48,7 +48,6 @@ def conserved(p: LorentzParams) -> Conserved | None:
 
 SYSTEM = System(
     name="lorentz",
-    version="1",
     params=LorentzParams,
     run=run,
     description="EGNN's charged n-body in a uniform magnetic field (Lorentz force)",

@@ -81,7 +81,6 @@ def run(p: SpringsParams, n_sims: int, seed: int, first_sim: int = 0) -> Simulat
 
 SYSTEM = System(
     name="springs",
-    version="1",
     params=SpringsParams,
     run=run,
     description="particles joined by random springs, with walls (NRI)",

@@ -77,7 +77,7 @@ class System:
 
     Attributes:
         name: registry key, e.g. ``"charged"``.
-        version: bumped whenever the numbers a given seed produces change; part of a dataset's
+        version: ``"1"`` at first, bumped whenever the numbers a given seed produces change; part of a dataset's
             fingerprint.
         params: the pydantic parameter model (its defaults are the published settings).
         run: the batched run function.
@@ -99,11 +99,11 @@ class System:
     """
 
     name: str
-    version: str
     params: type[Params]
     run: RunFn
     description: str
     reference: str
+    version: str = "1"
     kind: Kind = "particles"
     field: FieldFn | None = None
     field_note: str = ""

@@ -43,7 +43,6 @@ def true_field(p: UniformForceParams, points: np.ndarray) -> np.ndarray:
 
 SYSTEM = System(
     name="uniform-force",
-    version="1",
     params=UniformForceParams,
     run=run,
     description="EGNN's charged n-body under a uniform force",

@@ -59,7 +59,7 @@ def test_a_run_logs_its_kinds_settings_only_and_a_model_that_serves_like_the_bes
     client = mlflow.MlflowClient()
     config = json.loads(Path(client.download_artifacts(result.run_id, "config.json")).read_text())
     assert kind in config  # the whole config is kept in config.json
-    assert [i.dataset.name for i in run.inputs.dataset_inputs] == [config["dataset"]]
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} == {config["dataset"]}
 
     restored = load_forecaster_from_run(result.run_id)
     best = checkpoint.load(result.checkpoint_dir / checkpoint.BEST)["model"]
