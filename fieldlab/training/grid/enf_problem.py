@@ -51,7 +51,7 @@ class ENFProblem(ENFObjective):
                 f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
                 f"{task.mesh.ny} x {task.mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
                 f"training with batch_size {fits}",
-                stacklevel=2,
+                stacklevel=3,  # the caller of grid.problem.Problem
             )
             config = config.with_updates(batch_size=fits)
         torch.manual_seed(config.seed)
