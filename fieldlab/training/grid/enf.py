@@ -51,6 +51,7 @@ from fieldlab.models import Mesh
 from fieldlab.models.enf import ENFForecaster, ENFOptions
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.grid.data import GridTask
+from fieldlab.training.grid.settings import ENFSettings
 
 
 def grid_coordinates(mesh: Mesh, domain: str) -> tuple[torch.Tensor, float]:
@@ -148,10 +149,10 @@ class GridENF(nn.Module):
 
 
 def build_grid_enf(
-    task: GridTask, settings: object, config: TrainConfig, dtype: torch.dtype
+    task: GridTask, settings: ENFSettings, config: TrainConfig, dtype: torch.dtype
 ) -> GridENF:
     """A fresh :class:`GridENF` for ``task`` from the ``grid.enf`` settings of ``config``."""
-    options = settings.options  # type: ignore[attr-defined]
+    options = settings.options
     sizes = {"hidden": config.hidden, "ode_layers": config.layers}
     options = options.model_copy(update={k: v for k, v in sizes.items() if v is not None})
     with torch.random.fork_rng():
@@ -163,7 +164,7 @@ def build_grid_enf(
             mean=task.mean,
             std=task.std,
             options=options,
-            observed_fractions=settings.observed_fractions,  # type: ignore[attr-defined]
+            observed_fractions=settings.observed_fractions,
             seed=config.seed,
         )
     return model.to(dtype)
@@ -195,12 +196,12 @@ class ENFObjective:
     """The two-stage objective of the module docstring, validating on ``val``."""
 
     def __init__(
-        self, config: TrainConfig, settings: object, val: Trajectories, val_std: torch.Tensor
+        self, config: TrainConfig, settings: ENFSettings, val: Trajectories, val_std: torch.Tensor
     ) -> None:
         self.val_data = val
         self.seed = config.seed
-        self.stage1_epochs = math.ceil(settings.stage1_fraction * config.epochs)  # type: ignore[attr-defined]
-        self.points = settings.points  # type: ignore[attr-defined]
+        self.stage1_epochs = math.ceil(settings.stage1_fraction * config.epochs)
+        self.points = settings.points
         self.val_batch = config.batch_size
         self.variance = float((val_std.double() ** 2).mean())
 

@@ -131,6 +131,7 @@ def sparse_metrics(
     out: dict[str, float] = {}
     for fraction in model.observed_fractions:
         index = torch.as_tensor(observed_points(model.coords.shape[0], fraction, seed))
+        index = index.to(model.coords.device)
         roll = model.rollout(true[:, 0], true.shape[1] - 1, batch, observed=index)
         metrics, _ = score_rollout(roll, true, frames, horizon_stop)
         name = f"observed_{100 * fraction:g}"
