@@ -1,6 +1,7 @@
 """The ENF forecaster in the grid training pipeline: a tracked run in two stages that resumes
-exactly, evaluation with sparse observations, a logged model that serves the trained weights, and
-the translation equivariance of a trained torus forecast (which the ablation lacks)."""
+exactly, evaluation with sparse observations, a logged model that serves the trained weights,
+the translation equivariance of a trained torus forecast (which the ablation lacks), and the
+rotation equivariance of a trained sphere forecast."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from fieldlab.training.tracking import iter_metric
 from tests.training.conftest import GRID, grid_config
 
 TORUS = "navier-stokes-torus-mini"
+SPHERE = "heat-sphere-mini"
 
 
 def enf_config(**updates: object) -> TrainConfig:
@@ -102,7 +104,8 @@ def _briefly_trained(config: TrainConfig, root: Path) -> tuple[GridENF, np.ndarr
         optimiser.step()
     for p in params:
         p.requires_grad_(True)
-    u0 = open_dataset(config.dataset, "test", data_root=root)["vorticity"].values[:1, 0]
+    field = model.fields[0]
+    u0 = open_dataset(config.dataset, "test", data_root=root)[field].values[:1, 0]
     return model, u0[..., None]
 
 
@@ -123,3 +126,17 @@ def test_a_trained_torus_forecast_shifts_with_its_field_unless_it_is_the_ablatio
     assert bool(err < 1e-6) is equivariant, err
     if not equivariant:
         assert err > 1e-3
+
+
+def test_a_trained_sphere_forecast_rotates_with_its_field_about_the_pole(
+    workdir: Path, mini_data: Callable[[str], Path]
+) -> None:
+    root = mini_data(SPHERE)
+    config = enf_config(dataset=SPHERE, dtype="float64", epochs=2, max_train=1)
+    model, u0 = _briefly_trained(config, root)
+    assert model.domain == "sphere"
+    np.testing.assert_allclose(model.coords.norm(dim=-1).numpy(), 1.0, rtol=1e-12)
+    a = model.rollout(u0, 3)
+    b = model.rollout(np.roll(u0, 7, axis=2), 3)  # 7 longitude cells: a rotation about z
+    err = np.abs(b - np.roll(a, 7, axis=3)).max() / np.abs(a).max()
+    assert err < 1e-6, err

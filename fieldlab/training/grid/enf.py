@@ -100,10 +100,23 @@ class GridENF(nn.Module):
         self.options = options
         self.observed_fractions = tuple(float(f) for f in observed_fractions)
         self.enf = ENFForecaster(domain, extent, len(self.fields), options, seed)
+        self._coords64 = coords
+        self._coords: torch.Tensor | None = None
         dtype = torch.get_default_dtype()
-        self.register_buffer("coords", coords.to(dtype))
         self.register_buffer("mean", torch.tensor(mean, dtype=dtype))
         self.register_buffer("std", torch.tensor(std, dtype=dtype))
+
+    @property
+    def coords(self) -> torch.Tensor:
+        """``(M, D)`` coordinates of the grid points in the module's dtype and device, cast from
+        float64 (not a buffer: a float32 copy cast back to float64 would stay rounded)."""
+        like = self.mean
+        if self._coords is None or (self._coords.dtype, self._coords.device) != (
+            like.dtype,
+            like.device,
+        ):
+            self._coords = self._coords64.to(like.device, like.dtype)
+        return self._coords
 
     def normalise(self, u: torch.Tensor) -> torch.Tensor:
         r"""``(..., ny, nx, C)`` physical fields -> ``(..., M, C)`` values :math:`\tilde u`."""
