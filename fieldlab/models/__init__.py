@@ -26,8 +26,9 @@ from fieldlab.models.prediction import Prediction
 
 PARTICLE_MODELS: tuple[str, ...] = ("egnn", "gnn", "linear", "field", "ponita", "empcn", "fa-gnn")
 """Forecasters of particle trajectories (:func:`build_model`)."""
-GRID_MODELS: tuple[str, ...] = ("mesh-gnn",)
-"""Forecasters of grid (PDE) fields (:func:`build_grid_model`)."""
+GRID_MODELS: tuple[str, ...] = ("mesh-gnn", "enf")
+"""Forecasters of grid (PDE) fields: mesh networks (:func:`build_grid_model`) and the equivariant
+neural field (:class:`fieldlab.models.enf.ENFForecaster`, built by the grid training problem)."""
 MODEL_NAMES: tuple[str, ...] = PARTICLE_MODELS + GRID_MODELS
 PUBLISHED_SIZES: dict[str, tuple[int, int]] = {"ponita": (128, 5)}
 """``(hidden, layers)`` of a model's published n-body setting where it differs from (64, 4)."""
@@ -100,6 +101,11 @@ def build_grid_model(
     layers = default_layers if layers is None else layers
     if name == "mesh-gnn":
         return MeshGNN(node_features, edge_features, out_features, hidden, layers)
+    if name == "enf":
+        raise UnknownModelError(
+            "model 'enf' is a neural field, not a mesh network: build it with "
+            "fieldlab.models.enf.ENFForecaster"
+        )
     raise UnknownModelError(f"unknown grid model {name!r}; choose one of: {', '.join(GRID_MODELS)}")
 
 

@@ -84,6 +84,9 @@ class GridTask:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     delta_std: tuple[float, ...]
+    domain: str = "plane"
+    """The manifold of the grid (``System.domain``): ``plane``, ``torus`` or ``sphere`` (whose
+    ``y``, ``x`` are latitude and longitude in radians)."""
 
     @property
     def channels(self) -> int:
@@ -164,11 +167,9 @@ def grid_task(name: str, *, data_root: PathLike | None = None) -> GridTask:
             f"dataset {name!r} has no normalisation statistics for {', '.join(missing)}; "
             f"regenerate it with `fieldlab generate {name}`"
         )
-    mesh = Mesh.from_coords(
-        ds["x"].values,
-        ds["y"].values,
-        periodic=is_periodic(str(ds.attrs["simulator"]), ds.attrs.get("params", {})),
-    )
+    simulator, params = str(ds.attrs["simulator"]), ds.attrs.get("params", {})
+    mesh = Mesh.from_coords(ds["x"].values, ds["y"].values, periodic=is_periodic(simulator, params))
+    system = SYSTEMS[simulator]
     return GridTask(
         dataset=name,
         fields=fields,
@@ -180,6 +181,7 @@ def grid_task(name: str, *, data_root: PathLike | None = None) -> GridTask:
         mean=tuple(float(stats[f]["mean"]) for f in fields),
         std=tuple(float(stats[f]["std"]) or 1.0 for f in fields),
         delta_std=tuple(float(stats[f"{f}_delta"]["std"]) or 1.0 for f in fields),
+        domain=str(system.domain(resolve_params(system, params))),
     )
 
 
@@ -233,6 +235,30 @@ def held_out(n_sims: int) -> int:
     return max(1, math.ceil(VAL_FRACTION * n_sims))
 
 
+def training_fields(
+    name: str, *, data_root: PathLike | None = None, limit: int | None = None
+) -> tuple[GridTask, np.ndarray, np.ndarray, str]:
+    """``(task, train, val, val_source)``: whole trajectories ``(S, T, ny, nx, C)`` of the
+    training and validation simulations of grid dataset ``name`` (see the module docstring)."""
+    task = grid_task(name, data_root=data_root)
+    card = load_card(name)
+    if "val" in card.splits:
+        train = load_fields(task, "train", data_root=data_root, sims=slice(0, limit))
+        val = load_fields(task, "val", data_root=data_root)
+        return task, train, val, "val"
+    n = card.splits["train"].n_sims
+    if n < 2:
+        raise TrainingError(
+            f"dataset {name!r} has no val split and only {n} training simulation; hold-out "
+            "validation needs at least 2"
+        )
+    first_val = n - held_out(n)
+    stop = first_val if limit is None else min(limit, first_val)
+    train = load_fields(task, "train", data_root=data_root, sims=slice(0, stop))
+    val = load_fields(task, "train", data_root=data_root, sims=slice(first_val, n))
+    return task, train, val, f"train[{first_val}:{n}]"
+
+
 def load_grid_training(
     name: str,
     *,
@@ -241,24 +267,7 @@ def load_grid_training(
     dtype: torch.dtype = torch.float32,
 ) -> GridTraining:
     """The training and validation pairs of grid dataset ``name`` (see the module docstring)."""
-    task = grid_task(name, data_root=data_root)
-    card = load_card(name)
-    if "val" in card.splits:
-        train = load_fields(task, "train", data_root=data_root, sims=slice(0, limit))
-        val = load_fields(task, "val", data_root=data_root)
-        source = "val"
-    else:
-        n = card.splits["train"].n_sims
-        if n < 2:
-            raise TrainingError(
-                f"dataset {name!r} has no val split and only {n} training simulation; hold-out "
-                "validation needs at least 2"
-            )
-        first_val = n - held_out(n)
-        stop = first_val if limit is None else min(limit, first_val)
-        train = load_fields(task, "train", data_root=data_root, sims=slice(0, stop))
-        val = load_fields(task, "train", data_root=data_root, sims=slice(first_val, n))
-        source = f"train[{first_val}:{n}]"
+    task, train, val, source = training_fields(name, data_root=data_root, limit=limit)
     return GridTraining(
         task,
         one_step_pairs(train, task, "train", dtype),

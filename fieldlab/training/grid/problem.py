@@ -1,5 +1,10 @@
 """Grid (PDE) fields as a training problem (:class:`~fieldlab.training.problem.Problem`).
 
+:class:`Problem` builds the problem of the run's model family: :class:`MeshProblem` (below) for
+mesh networks, :class:`~fieldlab.training.grid.enf_problem.ENFProblem` for ``enf``; restoring,
+serving and scoring a logged model dispatch on the model (:mod:`~fieldlab.training.grid.serving`,
+:mod:`~fieldlab.training.grid.scoring`). The mesh networks' run:
+
 - **Samples**: the one-step pairs inside the training horizon and the validation pairs
   (:func:`~fieldlab.training.grid.data.load_grid_training`: a held-out tenth of the train split
   when the card has no val split).
@@ -28,6 +33,7 @@ from fieldlab.training.config import TrainConfig
 from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
 from fieldlab.training.grid.data import GridPairs, load_grid_training
+from fieldlab.training.grid.enf_problem import ENFProblem
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
 from fieldlab.training.grid.objective import GridObjective
 from fieldlab.training.grid.settings import GRID, GridSettings
@@ -41,8 +47,17 @@ MAX_BATCH_NODES = 2**15
 """Most grid points in one training batch (bounds the memory of the per-edge activations)."""
 
 
-class Problem(GridObjective, KindProblem):
-    """One run on grid fields (see the module docstring)."""
+class Problem(KindProblem):
+    """The grid kind's problem class: a run of ``config.model``'s family (module docstring)."""
+
+    def __new__(cls, config: TrainConfig, data_root: PathLike | None) -> Any:  # type: ignore[misc]
+        if config.model == "enf":
+            return ENFProblem(config, data_root)
+        return MeshProblem(config, data_root)
+
+
+class MeshProblem(GridObjective):
+    """One run of a mesh network on grid fields (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, data_root: PathLike | None) -> None:
         settings: GridSettings = config.settings(GRID)
@@ -57,7 +72,7 @@ class Problem(GridObjective, KindProblem):
                 f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
                 f"{task.mesh.ny} x {task.mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
                 f"training with batch_size {fits}",
-                stacklevel=2,
+                stacklevel=3,  # the caller of grid.problem.Problem
             )
             config = config.with_updates(batch_size=fits)
         torch.manual_seed(config.seed)

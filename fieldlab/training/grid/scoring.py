@@ -20,6 +20,13 @@ one-step error from the true :math:`u_{t_0}` (frame :math:`t_0 + 1`). The same n
 
 Curves per frame: ``rollout_mse``, ``rollout_nrmse`` and ``persistence_rollout_mse``; figures:
 ``rollout_mse.png`` and ``test_fields.png`` (true against predicted fields of simulation 0).
+
+**Sparse observations** (ENF only: a neural field reads any set of points). For each fraction
+:math:`f` of the model's ``observed_fractions`` the initial latents are fitted on
+:math:`\max(1, \operatorname{round}(f M))` of the :math:`M` grid points of frame :math:`t_0`,
+drawn without replacement by a generator seeded with ``seed`` (the same points for every
+simulation), and the forecast is queried and scored at every point, as above:
+``observed_<100 f>/mse_inside``, ``observed_10/nrmse_outside``, ...
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import torch
 
 from fieldlab.errors import TrainingError
 from fieldlab.models import Mesh
 from fieldlab.training.grid.data import GridTask, grid_task, load_fields
+from fieldlab.training.grid.enf import GridENF
 from fieldlab.training.grid.forecaster import GridForecaster
 from fieldlab.training.problem import Scores
 from fieldlab.viz.curves import rollout_error_figure
@@ -41,12 +50,14 @@ PathLike = str | os.PathLike[str]
 VRMSE_EPS = 1e-7
 
 
-def check_compatible(model: GridForecaster, dataset: str, data_root: PathLike | None) -> None:
+def check_compatible(
+    model: GridForecaster | GridENF, dataset: str, data_root: PathLike | None
+) -> None:
     """The model must predict ``dataset``'s fields on the same grid."""
     check_task(model, grid_task(dataset, data_root=data_root))
 
 
-def check_task(model: GridForecaster, task: GridTask) -> None:
+def check_task(model: GridForecaster | GridENF, task: GridTask) -> None:
     """The model must predict ``task``'s fields on the same grid."""
     m, g = model.mesh, task.mesh
     if model.fields != task.fields or m != g:
@@ -107,8 +118,29 @@ def score_rollout(
     return metrics, curves
 
 
+def observed_points(n_points: int, fraction: float, seed: int) -> np.ndarray:
+    """The sorted index of the observed points of one sparse setting (module docstring)."""
+    k = max(1, round(fraction * n_points))
+    return np.sort(np.random.default_rng(seed).choice(n_points, size=k, replace=False))
+
+
+def sparse_metrics(
+    model: GridENF, true: np.ndarray, frames: np.ndarray, horizon_stop: int, seed: int, batch: int
+) -> dict[str, float]:
+    """``observed_<100 f>/<metric>`` of forecasts from sparse observations of ``true[:, 0]``."""
+    out: dict[str, float] = {}
+    for fraction in model.observed_fractions:
+        index = torch.as_tensor(observed_points(model.coords.shape[0], fraction, seed))
+        index = index.to(model.coords.device)
+        roll = model.rollout(true[:, 0], true.shape[1] - 1, batch, observed=index)
+        metrics, _ = score_rollout(roll, true, frames, horizon_stop)
+        name = f"observed_{100 * fraction:g}"
+        out.update({f"{name}/{k}": v for k, v in metrics.items() if "persistence" not in k})
+    return out
+
+
 def score(
-    model: GridForecaster,
+    model: GridForecaster | GridENF,
     dataset: str,
     *,
     data_root: PathLike | None = None,
@@ -117,8 +149,8 @@ def score(
     label: str = "",
     batch_size: int = 8,
 ) -> Scores:
-    """Roll ``model`` out on the first ``limit`` test simulations of ``dataset`` (deterministic:
-    ``seed`` is not used)."""
+    """Roll ``model`` out on the first ``limit`` test simulations of ``dataset`` (deterministic;
+    ``seed`` draws the observed points of the sparse settings of an ENF)."""
     task = grid_task(dataset, data_root=data_root)
     check_task(model, task)
     fields = load_fields(task, "test", data_root=data_root, sims=slice(0, limit))
@@ -126,6 +158,8 @@ def score(
     roll = model.rollout(true[:, 0], true.shape[1] - 1, batch_size=batch_size)
     frames = np.arange(task.start, task.stop)
     metrics, curves = score_rollout(roll, true, frames, task.horizon_stop)
+    if isinstance(model, GridENF):
+        metrics |= sparse_metrics(model, true, frames, task.horizon_stop, seed, batch_size)
     name = label or dataset
     figures = {
         "rollout_mse.png": rollout_error_figure(

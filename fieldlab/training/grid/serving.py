@@ -1,9 +1,11 @@
 """The logged MLflow model of a grid forecaster: its payload, restore and prediction.
 
 The model directory holds ``forecaster.pt`` (model name, sizes, mesh, stencil, field names and
-the state dict, whose buffers carry the normalisation and static inputs), served by
-:mod:`fieldlab.training.served_model`. ``predict`` takes a dict of arrays, one per state field,
-``(B, ny, nx)`` each, in physical units, and returns the same fields one saved frame later.
+the state dict, whose buffers carry the normalisation and static inputs; for ``enf`` the
+:class:`~fieldlab.models.enf.ENFOptions`, domain, extent and sparse scoring fractions instead of
+sizes and stencil), served by :mod:`fieldlab.training.served_model`. ``predict`` takes a dict of
+arrays, one per state field, ``(B, ny, nx)`` each, in physical units, and returns the same fields
+one saved frame later (for ``enf``: the forecast of the fields' latents, flowed one time unit).
 
 >>> model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
 >>> model.predict({"concentration": u})["concentration"].shape
@@ -20,12 +22,28 @@ import numpy as np
 import torch
 
 from fieldlab.models import Mesh, MeshSpec
+from fieldlab.models.enf import ENFOptions
+from fieldlab.training.grid.enf import GridENF
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
 
 
-def payload(model: GridForecaster, *, name: str, hidden: int, layers: int) -> dict[str, Any]:
+def payload(
+    model: GridForecaster | GridENF, *, name: str, hidden: int, layers: int
+) -> dict[str, Any]:
     """What ``forecaster.pt`` holds for a grid forecaster: plain values and CPU tensors only
     (loads with ``torch.load(weights_only=True)``)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if isinstance(model, GridENF):
+        return {
+            "kind": "grid",
+            "model": "enf",
+            "options": model.options.model_dump(mode="json"),
+            "domain": model.domain,
+            "mesh": dataclasses.asdict(model.mesh),
+            "fields": list(model.fields),
+            "observed_fractions": list(model.observed_fractions),
+            "state_dict": state,
+        }
     return {
         "kind": "grid",
         "model": name,
@@ -34,13 +52,25 @@ def payload(model: GridForecaster, *, name: str, hidden: int, layers: int) -> di
         "mesh": dataclasses.asdict(model.mesh),
         "spec": model.spec.model_dump(mode="json"),
         "fields": list(model.fields),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": state,
     }
 
 
-def restore(saved: Mapping[str, Any]) -> GridForecaster:
+def restore(saved: Mapping[str, Any]) -> GridForecaster | GridENF:
     """Rebuild the grid forecaster of a ``forecaster.pt`` payload."""
     state = saved["state_dict"]
+    if saved["model"] == "enf":
+        enf = GridENF(
+            Mesh(**saved["mesh"]),
+            saved["domain"],
+            saved["fields"],
+            mean=state["mean"].tolist(),
+            std=state["std"].tolist(),
+            options=ENFOptions(**saved["options"]),
+            observed_fractions=saved["observed_fractions"],
+        )
+        enf.to(state["mean"].dtype).load_state_dict(state)
+        return enf.eval()
     model = build_grid_forecaster(
         saved["model"],
         mesh=Mesh(**saved["mesh"]),
@@ -57,14 +87,14 @@ def restore(saved: Mapping[str, Any]) -> GridForecaster:
     return model.eval()
 
 
-def state_of(model: GridForecaster, arrays: Mapping[str, Any]) -> torch.Tensor:
+def state_of(model: GridForecaster | GridENF, arrays: Mapping[str, Any]) -> torch.Tensor:
     """Stack ``{field: (B, ny, nx)}`` into a state ``(B, ny, nx, C)`` in the model's order."""
     return torch.stack(
         [torch.as_tensor(np.asarray(arrays[f]), dtype=model.mean.dtype) for f in model.fields], -1
     )
 
 
-def predict(model: GridForecaster, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def predict(model: GridForecaster | GridENF, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """``{field: (B, ny, nx)}`` -> the same fields one saved frame later."""
     with torch.no_grad():
         nxt = model(state_of(model, inputs)).cpu().numpy()
