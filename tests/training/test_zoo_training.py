@@ -73,14 +73,12 @@ def test_a_zoo_model_trains_evaluates_and_serves_its_best_validation_weights(
 
 def test_fieldlab_train_and_evaluate_run_a_zoo_model_from_the_command_line(workdir: Path) -> None:
     runner = CliRunner()
-    trained = runner.invoke(
-        app,
-        [
-            "train", "--dataset", DATASET, "--model", "fa-gnn", "--hidden", "8", "--layers", "1",
-            "--epochs", "1", "--batch-size", "20", "--set", "max_train=20",
-            "--set", "figure_every=100", "--no-progress",
-        ],  # fmt: skip
-    )
+    args = [
+        "train", "--dataset", DATASET, "--model", "fa-gnn", "--hidden", "8", "--layers", "1",
+        "--epochs", "1", "--batch-size", "20", "--set", "max_train=20",
+        "--set", "figure_every=100", "--no-progress",
+    ]  # fmt: skip
+    trained = runner.invoke(app, args)
     assert trained.exit_code == 0, trained.output
     assert "finished after 1 epochs" in trained.output
     scored = runner.invoke(app, ["evaluate", "latest", "--dataset", DATASET, "--rollout-sims", "2"])
