@@ -23,13 +23,15 @@ A run found for the study must have been trained with the same settings as the o
 (seed, epochs, sizes, ...: every setting but the run's name, figures and threads), else the
 leaderboard stops with an error naming the run and the setting: a study compares like with like.
 
-When every run is complete and scored, the study is logged as a run of its own (tag
-``fieldlab.leaderboard``; the trained runs are never re-parented under it): the table of
-:mod:`.leaderboard_scores` (``leaderboard.json`` via ``mlflow.log_table``, the runs' rows in
-``leaderboard_runs.json``, the text in ``leaderboard.txt``), the bar chart
-(:func:`fieldlab.viz.leaderboard.leaderboard_figure`, ``leaderboard.png``) and each model's
-mean and standard deviation as metrics. A rerun over the same runs finds that study run (by a
-digest of its rows) and logs nothing new.
+The study is a run of its own (tag ``fieldlab.leaderboard``; the trained runs are never
+re-parented under it), open while its jobs run, with the dataset as its input. When every run is
+complete and scored it logs the table of :mod:`.leaderboard_scores` (``leaderboard.json`` via
+``mlflow.log_table``, the runs' rows in ``leaderboard_runs.json``, the text in
+``leaderboard.txt``), the bar chart (:func:`fieldlab.viz.leaderboard.leaderboard_figure`,
+``leaderboard.png``) and each model's mean and standard deviation as metrics. A study whose jobs
+failed ends FAILED, one whose runs paused at their session's epoch budget ends KILLED, both
+without a table: the next leaderboard carries on. A rerun with nothing to train finds the study
+run that logged these very rows (by a digest of them) and logs nothing new.
 
 Model selection uses the validation split only: each run logs its best-validation weights, and
 those are what the test split scores, once.
@@ -63,8 +65,8 @@ from fieldlab.training.leaderboard_scores import (
     summarise,
 )
 from fieldlab.training.problem import check_model, kind_of
-from fieldlab.training.runs import mark_dead_runs
-from fieldlab.training.tracking import configure, flatten
+from fieldlab.training.runs import mark_dead_runs, process_tags
+from fieldlab.training.tracking import configure, flatten, log_dataset
 
 PathLike = str | os.PathLike[str]
 Action = Literal["keep", "evaluate", "resume", "train"]
@@ -126,7 +128,7 @@ class Leaderboard:
 def leaderboard(
     dataset: str,
     models: Sequence[str],
-    seeds: int | Sequence[int],
+    seeds: int | Sequence[int] | Mapping[str, int],
     *,
     epochs: int | None = None,
     settings: Mapping[str, Any] | None = None,
@@ -143,7 +145,8 @@ def leaderboard(
 
     Args:
         models: model names, the baseline first (e.g. ``["egnn", "ponita"]``).
-        seeds: a count N (seeds 0 .. N-1) or the seeds themselves.
+        seeds: a count N (seeds 0 .. N-1), the seeds themselves, or a count per model
+            (``{"egnn": 3, "ponita": 2}``; a model missing from it gets the largest count).
         epochs, settings: training settings of every run (``settings``: as ``--set KEY=VALUE``).
         study: the study's name (default ``leaderboard-<dataset>``).
         scheduler: address of an existing Dask scheduler; else a local cluster of ``workers``
@@ -158,9 +161,8 @@ def leaderboard(
             failed (the others' runs are kept, and a rerun retries only the failed ones).
     """
     say = report or (lambda line: None)
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     study = study or f"leaderboard-{dataset}"
-    configs = _configs(dataset, models, seed_list, epochs, settings or {}, study)
+    configs = _configs(dataset, models, _seeds(seeds, models), epochs, settings or {}, study)
     open_statistics(dataset, data_root=data_root)  # generated? else one clear error, not N
     experiment = next(iter(configs.values())).experiment
     places = Places(
@@ -174,23 +176,62 @@ def leaderboard(
     mark_dead_runs(experiment)
     jobs = [_plan(cfg, places) for cfg in configs.values()]
     actions: dict[tuple[str, int], Action] = {(j.model, j.seed): j.action for j in jobs}
-    results = _dispatch([j for j in jobs if j.action != "keep"], places, scheduler, workers, say)
     run_ids = {(j.model, j.seed): j.run_id for j in jobs if j.action == "keep"}
-    run_ids.update(results)
-    pending = sorted(k for k, v in results.items() if v is None)
+    todo = [j for j in jobs if j.action != "keep"]
+
+    def board(scores: list[RunScore], study_run: str | None, pending: list) -> Leaderboard:
+        rows = [] if pending else summarise(scores, models)
+        text = format_table(rows) if rows else ""
+        return Leaderboard(study, dataset, rows, scores, actions, study_run, pending, text)
+
+    if not todo:  # nothing to train: the study run of these very rows, or a new one
+        scores = _scores(run_ids, models)
+        found = _study_run(study, experiment, _digest(dataset, scores))
+        if found is not None:
+            return board(scores, found, [])
+    with mlflow.start_run(run_name=f"{study} (leaderboard)", tags=_study_tags(study)) as run:
+        # the dataset is registered in the experiment here, once: runs that start at the same
+        # moment in two workers would both insert it, and MLflow's store refuses the second
+        log_dataset(dataset, data_root=places.data_root)
+        run_ids.update(_dispatch(todo, places, scheduler, workers, say))
+        pending = sorted(k for k, v in run_ids.items() if v is None)
+        scores = _scores(run_ids, models)
+        if pending:
+            mlflow.set_tag("fieldlab.leaderboard.pending", len(pending))
+            mlflow.end_run(status="KILLED")
+            return board(scores, None, pending)
+        _record(dataset, study, summarise(scores, models), scores)
+        return board(scores, run.info.run_id, [])
+
+
+def _scores(run_ids: Mapping[tuple[str, int], str | None], models: Sequence[str]) -> list[RunScore]:
+    """The rows of the scored runs among ``run_ids``, by model (in ``models``' order), then seed."""
     scores = [RunScore.from_run(mlflow.get_run(rid)) for rid in run_ids.values() if rid]
-    scores.sort(key=lambda s: (list(models).index(s.model), s.seed))
-    rows = summarise(scores, models) if not pending else []
-    text = format_table(rows) if rows else ""
-    study_run = None if pending else _log_study(study, dataset, rows, scores, experiment)
-    return Leaderboard(study, dataset, rows, scores, actions, study_run, pending, text)
+    return sorted(scores, key=lambda s: (list(models).index(s.model), s.seed))
 
 
 # -- planning ----------------------------------------------------------------------------------
+def _seeds(
+    seeds: int | Sequence[int] | Mapping[str, int], models: Sequence[str]
+) -> dict[str, list[int]]:
+    """The seeds of each model (see :func:`leaderboard`)."""
+    if isinstance(seeds, Mapping):
+        unknown = sorted(set(seeds) - set(models))
+        if unknown:
+            raise TrainingError(
+                f"seeds are given for {unknown[0]!r}, which is not among the models "
+                f"({', '.join(models)}); add it to the models or drop its seeds"
+            )
+        most = max(seeds.values(), default=0)
+        return {m: list(range(seeds.get(m, most))) for m in models}
+    chosen = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    return {m: chosen for m in models}
+
+
 def _configs(
     dataset: str,
     models: Sequence[str],
-    seeds: list[int],
+    seeds: dict[str, list[int]],
     epochs: int | None,
     settings: Mapping[str, Any],
     study: str,
@@ -201,7 +242,7 @@ def _configs(
     repeated = sorted({m for m in models if list(models).count(m) > 1})
     if repeated:
         raise TrainingError(f"model {repeated[0]!r} is listed twice in --models; list it once")
-    if not seeds:
+    if not all(seeds.values()):
         raise TrainingError("no seeds given; pass --seeds N (N >= 1)")
     if not STUDY_NAME.match(study):
         raise TrainingError(
@@ -226,7 +267,7 @@ def _configs(
             ) from None
     out = {}
     for model in models:
-        for seed in seeds:
+        for seed in seeds[model]:
             cfg = load_config(
                 settings=dict(settings),
                 dataset=dataset,
@@ -306,7 +347,19 @@ def _check_same(run: mlflow.entities.Run, wanted: dict[str, Any]) -> None:
 def run_job(job: Job, places: Places) -> tuple[str, str | None]:
     """Do ``job`` (in a Dask worker): train or resume, then evaluate on the test split and log
     the parameter count. Returns the run id and how training stopped (``None``: not trained
-    here); an ``epoch_budget`` stop is left unevaluated, to be resumed by the next leaderboard."""
+    here); an ``epoch_budget`` stop is left unevaluated, to be resumed by the next leaderboard.
+
+    The dataset's lazy arrays are read on this task's own thread: read through the cluster,
+    the task would secede from its worker's thread, which would then start the next job beside
+    it, and runs sharing a core would time each other's throughput.
+    """
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        return _run_job(job, places)
+
+
+def _run_job(job: Job, places: Places) -> tuple[str, str | None]:
     from fieldlab.training.evaluate import evaluate
     from fieldlab.training.run import train
     from fieldlab.training.runs import load_forecaster_from_run
@@ -383,21 +436,18 @@ def _dispatch(
 
 # -- the study run -----------------------------------------------------------------------------
 def _digest(dataset: str, scores: Sequence[RunScore]) -> str:
+    """A digest of the study's rows: the same runs with the same scores give the same one."""
     rows = json.dumps([dataset, as_columns(scores)], sort_keys=True)
     return hashlib.sha256(rows.encode()).hexdigest()[:16]
 
 
-def _log_study(
-    study: str,
-    dataset: str,
-    rows: list[ModelRow],
-    scores: list[RunScore],
-    experiment: str,
-) -> str:
-    """Log the study as its own run, or find the one that logged these very rows; its id."""
-    from fieldlab.viz.leaderboard import leaderboard_figure
+def _study_tags(study: str) -> dict[str, str]:
+    """Tags of a study's own run; with the process's, so a run whose process died is marked."""
+    return {"fieldlab.leaderboard": study, "fieldlab.study": study, **process_tags()}
 
-    digest = _digest(dataset, scores)
+
+def _study_run(study: str, experiment: str, digest: str) -> str | None:
+    """The finished run that logged study ``study`` with rows of ``digest``, if any."""
     exp = mlflow.get_experiment_by_name(experiment)
     same = mlflow.search_runs(
         [exp.experiment_id],
@@ -407,38 +457,33 @@ def _log_study(
         ),
         output_format="list",
     )
-    if same:
-        return same[0].info.run_id
-    tags = {
-        "fieldlab.leaderboard": study,
-        "fieldlab.study": study,
-        "fieldlab.leaderboard.digest": digest,
-        "dataset": dataset,
-    }
-    with mlflow.start_run(run_name=f"{study} (leaderboard)", tags=tags) as run:
-        mlflow.log_params(
-            {
-                "dataset": dataset,
-                "models": ",".join(r.model for r in rows),
-                "seeds": ",".join(sorted({str(s.seed) for s in scores}, key=int)),
-                "runs": len(scores),
-            }
-        )
-        mlflow.log_table(as_columns(rows), "leaderboard.json")
-        mlflow.log_table(as_columns(scores), "leaderboard_runs.json")
-        mlflow.log_text(format_table(rows) + "\n", "leaderboard.txt")
-        fig = leaderboard_figure(
-            [r.model for r in rows],
-            [r.test_mse_mean for r in rows],
-            [r.test_mse_sd for r in rows],
-            [r.seeds for r in rows],
-            title=f"{study}: test MSE on {dataset} (mean and sd over seeds)",
-        )
-        mlflow.log_figure(fig, "leaderboard.png")
-        metrics = {}
-        for r in rows:
-            metrics[f"test_mse_mean/{r.model}"] = r.test_mse_mean
-            if r.seeds > 1:
-                metrics[f"test_mse_sd/{r.model}"] = r.test_mse_sd
-        mlflow.log_metrics(metrics)
-        return run.info.run_id
+    return same[0].info.run_id if same else None
+
+
+def _record(dataset: str, study: str, rows: list[ModelRow], scores: list[RunScore]) -> None:
+    """Log the study into the active run: table, runs, text, chart and per-model metrics."""
+    from fieldlab.viz.leaderboard import leaderboard_figure
+
+    mlflow.set_tag("fieldlab.leaderboard.digest", _digest(dataset, scores))
+    mlflow.log_params(
+        {
+            "dataset": dataset,
+            "models": ",".join(r.model for r in rows),
+            "seeds": ",".join(f"{r.model}:{r.seeds}" for r in rows),
+            "runs": len(scores),
+        }
+    )
+    mlflow.log_table(as_columns(rows), "leaderboard.json")
+    mlflow.log_table(as_columns(scores), "leaderboard_runs.json")
+    mlflow.log_text(format_table(rows) + "\n", "leaderboard.txt")
+    fig = leaderboard_figure(
+        [r.model for r in rows],
+        [r.test_mse_mean for r in rows],
+        [r.test_mse_sd for r in rows],
+        [r.seeds for r in rows],
+        title=f"{study}: test MSE on {dataset} (mean and sd over seeds)",
+    )
+    mlflow.log_figure(fig, "leaderboard.png")
+    metrics = {f"test_mse_mean/{r.model}": r.test_mse_mean for r in rows}
+    metrics.update({f"test_mse_sd/{r.model}": r.test_mse_sd for r in rows if r.seeds > 1})
+    mlflow.log_metrics(metrics)

@@ -46,6 +46,7 @@ class Flow:
 
     paused: Leaderboard
     paused_states: dict[str, str]
+    paused_spans: list[tuple[int, int]]
     resumed: Leaderboard
     runs_before_rerun: set[str]
     rerun_output: str
@@ -67,6 +68,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Iterator[
         budget = {**TINY, "max_epochs_per_session": 1}
         paused = leaderboard(DATASET, MODELS, SEEDS, settings=budget, **common)
         states = {r.info.run_id: r.data.tags["fieldlab.state"] for r in _trained_runs()}
+        spans = [(r.info.start_time, r.info.end_time) for r in _trained_runs()]
         resumed = leaderboard(DATASET, MODELS, SEEDS, settings=TINY, **common)
         before = {r.info.run_id for r in _experiment_runs()}
         args = [
@@ -75,7 +77,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Iterator[
         ]  # fmt: skip
         result = CliRunner().invoke(app, args)
         after = {r.info.run_id for r in _experiment_runs()}
-        yield Flow(paused, states, resumed, before, result.output, result.exit_code, after)
+        yield Flow(paused, states, spans, resumed, before, result.output, result.exit_code, after)
 
 
 def test_runs_stopped_by_their_session_budget_are_left_paused_and_no_study_is_logged(
@@ -86,6 +88,19 @@ def test_runs_stopped_by_their_session_budget_are_left_paused_and_no_study_is_lo
     assert flow.paused.study_run_id is None
     assert flow.paused.rows == []
     assert sorted(flow.paused_states.values()) == ["paused"] * 4
+
+
+def test_each_single_threaded_worker_trains_one_run_at_a_time(flow: Flow) -> None:
+    """Two workers: never more than two runs in training at once (a job that read its data
+    through the cluster would free its worker for the next job, and the runs would share a core)."""
+    events = sorted(
+        [(start, 1) for start, _ in flow.paused_spans] + [(end, -1) for _, end in flow.paused_spans]
+    )
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    assert peak <= 2
 
 
 def test_the_next_leaderboard_resumes_those_same_runs_to_completion(flow: Flow) -> None:
@@ -176,6 +191,12 @@ def test_a_bad_request_is_one_line_and_exit_2_before_anything_runs(
     assert lines[0].startswith("error: ")
     assert message in lines[0]
     assert not (workdir / "mlflow").exists()  # no store touched, no cluster started
+
+
+def test_seeds_given_for_a_model_outside_the_study_are_refused_naming_it(workdir: Path) -> None:
+    with pytest.raises(TrainingError, match=r"seeds are given for 'ponita'.*drop its seeds"):
+        leaderboard(DATASET, ["egnn"], {"egnn": 2, "ponita": 2})
+    assert not (workdir / "mlflow").exists()
 
 
 # -- the table, from known numbers -------------------------------------------------------------
