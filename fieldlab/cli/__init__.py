@@ -82,6 +82,7 @@ from fieldlab.cli.catalog import catalog_app  # noqa: E402
 from fieldlab.cli.cybloids import cybloids_app  # noqa: E402
 from fieldlab.cli.fields import fields_app  # noqa: E402
 from fieldlab.cli.generate import generate  # noqa: E402
+from fieldlab.cli.leaderboard import leaderboard_command  # noqa: E402
 from fieldlab.cli.train import evaluate_command, train_command, ui_command  # noqa: E402
 
 app.add_typer(catalog_app, name="catalog")
@@ -91,6 +92,7 @@ app.command("generate")(generate)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("ui")(ui_command)
+app.command("leaderboard")(leaderboard_command)
 
 
 if __name__ == "__main__":
