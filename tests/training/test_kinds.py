@@ -116,7 +116,7 @@ class _StopBefore:
 
 
 def test_a_stop_mid_epoch_abandons_that_epoch_only(kind: str, grid_root: Path) -> None:
-    config = kind_config(kind, epochs=10, batch_size=9 if kind == "grid" else 20)
+    config = kind_config(kind, epochs=10, batch_size=6 if kind == "grid" else 20)
     problem = kind_of(load_card(config.dataset)).problem()(config, grid_root)
     batches = -(-len(problem.train_data) // config.batch_size)
     stop = threading.Event()
