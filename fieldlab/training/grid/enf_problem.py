@@ -16,7 +16,6 @@ import os
 import warnings
 from typing import Any
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -26,9 +25,9 @@ from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
 from fieldlab.training.grid.data import training_fields
 from fieldlab.training.grid.enf import ENFObjective, GridENF, build_grid_enf, trajectories
+from fieldlab.training.grid.scoring import fields_figure
 from fieldlab.training.grid.settings import GRID, ENFSettings
 from fieldlab.training.tracking import log_pyfunc_model
-from fieldlab.viz.grid_forecasts import field_rollout_figure
 
 PathLike = str | os.PathLike[str]
 
@@ -80,15 +79,7 @@ class ENFProblem(ENFObjective):
         """A validation forecast from frame ``t_0``: true against predicted fields."""
         true = self.val_fields
         roll = model.rollout(true[:, 0], true.shape[1] - 1)
-        fig = field_rollout_figure(
-            true[0, ..., 0],
-            roll[0, ..., 0],
-            np.arange(self.task.start, self.task.stop),
-            extent=self.task.mesh.extent,
-            horizon_stop=self.task.horizon_stop,
-            title=f"validation forecast, {title}",
-        )
-        return {"val_fields": fig}
+        return {"val_fields": fields_figure(true, roll, self.task, f"validation forecast, {title}")}
 
     def log_model(self, model: GridENF) -> str:
         example = torch.as_tensor(self.val_fields[:1, 0], dtype=model.mean.dtype)

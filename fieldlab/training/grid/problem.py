@@ -24,7 +24,6 @@ import os
 import warnings
 from typing import Any
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -36,10 +35,10 @@ from fieldlab.training.grid.data import GridPairs, load_grid_training
 from fieldlab.training.grid.enf_problem import ENFProblem
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
 from fieldlab.training.grid.objective import GridObjective
+from fieldlab.training.grid.scoring import fields_figure
 from fieldlab.training.grid.settings import GRID, GridSettings
 from fieldlab.training.problem import KindProblem
 from fieldlab.training.tracking import log_pyfunc_model
-from fieldlab.viz.grid_forecasts import field_rollout_figure
 
 PathLike = str | os.PathLike[str]
 
@@ -112,15 +111,7 @@ class MeshProblem(GridObjective):
         """A validation rollout: true against predicted fields."""
         true = self.val_fields
         roll = model.rollout(true[:, 0], true.shape[1] - 1)
-        fig = field_rollout_figure(
-            true[0, ..., 0],
-            roll[0, ..., 0],
-            np.arange(self.task.start, self.task.stop),
-            extent=self.task.mesh.extent,
-            horizon_stop=self.task.horizon_stop,
-            title=f"validation rollout, {title}",
-        )
-        return {"val_fields": fig}
+        return {"val_fields": fields_figure(true, roll, self.task, f"validation rollout, {title}")}
 
     def log_model(self, model: GridForecaster) -> str:
         cfg = self.config

@@ -35,6 +35,7 @@ import os
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from fieldlab.errors import TrainingError
 from fieldlab.models import Mesh
@@ -168,13 +169,21 @@ def score(
             title=f"{name} test: rollout MSE from frame {int(frames[0])}",
             horizon_stop=task.horizon_stop,
         ),
-        "test_fields.png": field_rollout_figure(
-            true[0, ..., 0],
-            roll[0, ..., 0],
-            frames,
-            extent=task.mesh.extent,
-            horizon_stop=task.horizon_stop,
-            title=f"{name} test, simulation 0: {task.fields[0]}, true vs rollout",
+        "test_fields.png": fields_figure(
+            true, roll, task, f"{name} test, simulation 0: {task.fields[0]}, true vs rollout"
         ),
     }
     return Scores(metrics, curves, frames, figures)
+
+
+def fields_figure(true: np.ndarray, predicted: np.ndarray, task: GridTask, title: str) -> Figure:
+    """The first field of simulation 0 of ``true`` and ``predicted`` ``(S, K + 1, ny, nx, C)``
+    (frames ``t_0 .. T - 1``) side by side, the training horizon marked."""
+    return field_rollout_figure(
+        true[0, ..., 0],
+        predicted[0, ..., 0],
+        np.arange(task.start, task.stop),
+        extent=task.mesh.extent,
+        horizon_stop=task.horizon_stop,
+        title=title,
+    )
