@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ from fieldlab.catalog import load_card, open_dataset, open_statistics
 from fieldlab.errors import TrainingError
 from fieldlab.models.mesh_graph import Mesh
 from fieldlab.simulators import SYSTEMS, resolve_params
+from fieldlab.training.config import TrainConfig
 from fieldlab.training.task import task_frames
 
 PathLike = str | os.PathLike[str]
@@ -276,3 +278,23 @@ def load_grid_training(
         load_static(task, data_root=data_root),
         source,
     )
+
+
+MAX_BATCH_NODES = 2**15
+"""Most grid points in one training batch (bounds the memory of the per-edge activations)."""
+
+
+def cap_batch_size(config: TrainConfig, mesh: Mesh) -> TrainConfig:
+    """``config`` with ``batch_size`` lowered, with a warning, so that a batch of fields on
+    ``mesh`` holds at most :data:`MAX_BATCH_NODES` grid points: every field is thousands of
+    nodes, and the particle default of 100 would need tens of GB."""
+    fits = max(1, MAX_BATCH_NODES // mesh.n_nodes)
+    if config.batch_size <= fits:
+        return config
+    warnings.warn(
+        f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
+        f"{mesh.ny} x {mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
+        f"training with batch_size {fits}",
+        stacklevel=4,  # the caller of grid.problem.Problem
+    )
+    return config.with_updates(batch_size=fits)

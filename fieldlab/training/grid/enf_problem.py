@@ -3,7 +3,7 @@
 - **Samples**: whole trajectories over the training horizon (:class:`~.enf.Trajectories`), the
   validation ones held out as for the mesh networks (:func:`~.data.training_fields`).
 - **Model**: a :class:`~.enf.GridENF` (settings ``grid.enf``); ``batch_size`` counts
-  trajectories and is capped like the mesh networks' fields (:data:`MAX_BATCH_NODES` points).
+  trajectories and is capped like the mesh networks' fields (:data:`~fieldlab.training.grid.data.MAX_BATCH_NODES` points).
 - **Objective**: :class:`~.enf.ENFObjective`, stage 1 then stage 2 (metric ``stage``).
 - **Figures**: a validation forecast every ``figure_every`` epochs.
 - **Scores**: ``fieldlab evaluate`` forecasts the test split from frame ``t_0``, fully and
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import torch
@@ -23,16 +22,13 @@ import mlflow
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
-from fieldlab.training.grid.data import training_fields
+from fieldlab.training.grid.data import cap_batch_size, training_fields
 from fieldlab.training.grid.enf import ENFObjective, GridENF, build_grid_enf, trajectories
 from fieldlab.training.grid.scoring import fields_figure
 from fieldlab.training.grid.settings import GRID, ENFSettings
 from fieldlab.training.tracking import log_pyfunc_model
 
 PathLike = str | os.PathLike[str]
-
-MAX_BATCH_NODES = 2**15
-"""Most grid points per frame of one training batch (as for the mesh networks)."""
 
 
 class ENFProblem(ENFObjective):
@@ -44,15 +40,7 @@ class ENFProblem(ENFObjective):
         task, train, val, source = training_fields(
             config.dataset, data_root=data_root, limit=config.max_train
         )
-        fits = max(1, MAX_BATCH_NODES // task.mesh.n_nodes)
-        if config.batch_size > fits:
-            warnings.warn(
-                f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
-                f"{task.mesh.ny} x {task.mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
-                f"training with batch_size {fits}",
-                stacklevel=3,  # the caller of grid.problem.Problem
-            )
-            config = config.with_updates(batch_size=fits)
+        config = cap_batch_size(config, task.mesh)
         torch.manual_seed(config.seed)
         self.model: GridENF = build_grid_enf(task, settings, config, dtype).to(
             device=resolve_device(config.device)

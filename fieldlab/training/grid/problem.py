@@ -9,7 +9,7 @@ serving and scoring a logged model dispatch on the model (:mod:`~fieldlab.traini
   (:func:`~fieldlab.training.grid.data.load_grid_training`: a held-out tenth of the train split
   when the card has no val split).
 - **Model**: a :class:`~fieldlab.training.grid.forecaster.GridForecaster` around a network from
-  :func:`fieldlab.models.build_grid_model`. ``batch_size`` is capped at :data:`MAX_BATCH_NODES`
+  :func:`fieldlab.models.build_grid_model`. ``batch_size`` is capped at :data:`~fieldlab.training.grid.data.MAX_BATCH_NODES`
   grid points (8 fields of 64 x 64): every field is thousands of nodes, and the particle default
   of 100 would need tens of GB. The config logged and checkpointed is the capped one.
 - **Objective**: :class:`~fieldlab.training.grid.objective.GridObjective`.
@@ -21,7 +21,6 @@ serving and scoring a logged model dispatch on the model (:mod:`~fieldlab.traini
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import torch
@@ -31,7 +30,7 @@ import mlflow
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
-from fieldlab.training.grid.data import GridPairs, load_grid_training
+from fieldlab.training.grid.data import GridPairs, cap_batch_size, load_grid_training
 from fieldlab.training.grid.enf_problem import ENFProblem
 from fieldlab.training.grid.forecaster import GridForecaster, build_grid_forecaster
 from fieldlab.training.grid.objective import GridObjective
@@ -41,9 +40,6 @@ from fieldlab.training.problem import KindProblem
 from fieldlab.training.tracking import log_pyfunc_model
 
 PathLike = str | os.PathLike[str]
-
-MAX_BATCH_NODES = 2**15
-"""Most grid points in one training batch (bounds the memory of the per-edge activations)."""
 
 
 class Problem(KindProblem):
@@ -65,15 +61,7 @@ class MeshProblem(GridObjective):
             config.dataset, data_root=data_root, limit=config.max_train, dtype=dtype
         )
         task = data.task
-        fits = max(1, MAX_BATCH_NODES // task.mesh.n_nodes)
-        if config.batch_size > fits:
-            warnings.warn(
-                f"dataset {config.dataset!r}: batch_size {config.batch_size} fields of "
-                f"{task.mesh.ny} x {task.mesh.nx} points exceeds {MAX_BATCH_NODES} grid points; "
-                f"training with batch_size {fits}",
-                stacklevel=3,  # the caller of grid.problem.Problem
-            )
-            config = config.with_updates(batch_size=fits)
+        config = cap_batch_size(config, task.mesh)
         torch.manual_seed(config.seed)
         self.model: GridForecaster = build_grid_forecaster(
             config.model,
