@@ -5,7 +5,8 @@ the loss of the run's :class:`Objective` (a :class:`~fieldlab.training.problem.P
 particle loss of :mod:`fieldlab.training.particles.objective`, the grid increment loss of
 :mod:`fieldlab.training.grid.objective`), optionally clipping the gradient's norm
 (``grad_clip``). Adam updates all weights as one vector
-(:class:`~fieldlab.training.flat_parameters.FlatParameters`). Every ``val_every`` epochs the
+(:class:`~fieldlab.training.flat_parameters.FlatParameters`,
+:class:`~fieldlab.training.flat_adam.FlatAdam`). Every ``val_every`` epochs the
 objective's ``val_mse`` decides early stopping and the best weights. The loop itself knows no
 kind of data: samples are any object with ``len()`` and ``subset(index)``.
 
@@ -40,6 +41,7 @@ from torch import nn
 
 from fieldlab.errors import TrainingError
 from fieldlab.training.config import TrainConfig
+from fieldlab.training.flat_adam import FlatAdam
 from fieldlab.training.flat_parameters import FlatParameters
 from fieldlab.training.schedule import learning_rate
 
@@ -107,9 +109,7 @@ class Trainer:
         self.train_data = train
         self.val_data = val
         self.flat = FlatParameters(model)
-        self.optimizer = torch.optim.Adam(
-            [self.flat.data], lr=config.lr, weight_decay=config.weight_decay, foreach=False
-        )
+        self.optimizer = FlatAdam(self.flat.data, lr=config.lr, weight_decay=config.weight_decay)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = LoopState(planned_epochs=config.epochs)
         self.best_weights: dict[str, torch.Tensor] = copy.deepcopy(model.state_dict())
