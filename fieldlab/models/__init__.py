@@ -4,7 +4,9 @@ velocity at the target frame; grid models take a mesh graph
 (:func:`fieldlab.models.mesh_graph.build_mesh_graph`) and return the fields' increment over one
 step.
 
-DGL is imported only inside this package, so the rest of fieldlab runs without it.
+DGL is imported only inside this package, so the rest of fieldlab runs without it, and only
+when a model that needs it is built (EMPCN's cell complexes, ENF's graphs): importing this
+package does not load DGL.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from torch import nn
 
 from fieldlab.errors import FieldlabError
 from fieldlab.models.egnn import EGNN
-from fieldlab.models.empcn import EMPCN
 from fieldlab.models.field_forecaster import FieldForecaster, FieldOptions
 from fieldlab.models.frame_averaging import DegenerateFrameWarning, FrameAveraging
 from fieldlab.models.gnn import GNN
@@ -32,6 +33,15 @@ neural field (:class:`fieldlab.models.enf.ENFForecaster`, built by the grid trai
 MODEL_NAMES: tuple[str, ...] = PARTICLE_MODELS + GRID_MODELS
 PUBLISHED_SIZES: dict[str, tuple[int, int]] = {"ponita": (128, 5)}
 """``(hidden, layers)`` of a model's published n-body setting where it differs from (64, 4)."""
+
+
+def __getattr__(name: str) -> object:
+    """``EMPCN`` on first use: its cell complexes load DGL, which other models do not need."""
+    if name == "EMPCN":
+        from fieldlab.models.empcn import EMPCN
+
+        return EMPCN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnknownModelError(FieldlabError, KeyError):
@@ -74,6 +84,8 @@ def build_model(
     if name == "ponita":
         return Ponita(dim, node_features, edge_features, hidden, layers)
     if name == "empcn":
+        from fieldlab.models.empcn import EMPCN
+
         return EMPCN(node_features, edge_features, hidden, layers)
     if name == "fa-gnn":
         return FrameAveraging(GNN(dim, node_features, edge_features, hidden, layers))

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import dgl
 import torch
+
+if TYPE_CHECKING:  # DGL loads when a graph is first built, not when the package is imported
+    import dgl
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def latent_query_graph(n_latents: int, n_queries: int) -> dgl.DGLGraph:
     """Every latent to every query, grouped by query: ``N Q`` edges."""
     src = torch.arange(n_latents).repeat(n_queries)
     dst = torch.arange(n_queries).repeat_interleave(n_latents)
+    import dgl
+
     return dgl.heterograph(
         {("latent", "informs", "query"): (src, dst)},
         num_nodes_dict={"latent": n_latents, "query": n_queries},
@@ -68,6 +73,8 @@ def latent_graph(n_latents: int) -> dgl.DGLGraph:
     j = torch.arange(n_latents).repeat(n_latents)
     i = torch.arange(n_latents).repeat_interleave(n_latents)
     keep = i != j
+    import dgl
+
     return dgl.graph((j[keep], i[keep]), num_nodes=n_latents)
 
 
