@@ -25,16 +25,20 @@ class _ThinAddmm(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        _base, a, weight = inputs
+        base, a, weight = inputs
         ctx.save_for_backward(a, weight)
+        ctx.dtypes = base.dtype, a.dtype, weight.dtype
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        a, weight = ctx.saved_tensors
+        # under autocast the forward's product ran in the gradient's (reduced) dtype; the
+        # backward's products do too, and each gradient returns in its input's dtype
+        a, weight = (t.to(grad.dtype) for t in ctx.saved_tensors)
+        base_dtype, a_dtype, weight_dtype = ctx.dtypes
         need_base, need_a, need_weight = ctx.needs_input_grad
-        grad_a = torch.mm(weight.t(), grad.t()).t() if need_a else None
-        grad_weight = torch.mm(a.t(), grad).t() if need_weight else None
-        return (grad if need_base else None), grad_a, grad_weight
+        grad_a = torch.mm(weight.t(), grad.t()).t().to(a_dtype) if need_a else None
+        grad_weight = torch.mm(a.t(), grad).t().to(weight_dtype) if need_weight else None
+        return (grad.to(base_dtype) if need_base else None), grad_a, grad_weight
 
 
 def thin_addmm(base: torch.Tensor, a: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

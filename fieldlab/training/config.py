@@ -65,6 +65,9 @@ class CommonConfig(BaseModel):
     figure_every: int = Field(10, ge=1, description="log the training figures every N epochs")
     dtype: Literal["float32", "float64"] = "float32"
     device: str = Field("auto", description="auto (a GPU when there is one), cpu, cuda or cuda:N")
+    precision: Literal["fp32", "tf32", "bf16"] = Field(
+        "fp32", description="a training step's forward pass: fp32, tf32 (CUDA) or bf16 autocast"
+    )
     threads: int | None = Field(
         1, ge=1, description="torch CPU threads; small graphs train fastest on one (null: torch's)"
     )

@@ -4,7 +4,8 @@ One epoch shuffles the training samples with a seeded generator and, batch by ba
 the loss of the run's :class:`Objective` (a :class:`~fieldlab.training.problem.Problem`: the
 particle loss of :mod:`fieldlab.training.particles.objective`, the grid increment loss of
 :mod:`fieldlab.training.grid.objective`), optionally clipping the gradient's norm
-(``grad_clip``). Adam updates all weights as one vector
+(``grad_clip``), with the forward pass in the run's ``precision``
+(:mod:`fieldlab.training.precision`). Adam updates all weights as one vector
 (:class:`~fieldlab.training.flat_parameters.FlatParameters`,
 :class:`~fieldlab.training.flat_adam.FlatAdam`). Every ``val_every`` epochs the
 objective's ``val_mse`` decides early stopping and the best weights. The loop itself knows no
@@ -43,6 +44,7 @@ from fieldlab.errors import TrainingError
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.flat_adam import FlatAdam
 from fieldlab.training.flat_parameters import FlatParameters
+from fieldlab.training.precision import check_precision, step_precision
 from fieldlab.training.schedule import learning_rate
 
 StopReason = Literal["finished", "early_stopped", "time_budget", "epoch_budget", "interrupted"]
@@ -109,6 +111,8 @@ class Trainer:
         self.train_data = train
         self.val_data = val
         self.flat = FlatParameters(model)
+        self.device = self.flat.data.device
+        check_precision(config.precision, self.device)
         self.optimizer = FlatAdam(self.flat.data, lr=config.lr, weight_decay=config.weight_decay)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = LoopState(planned_epochs=config.epochs)
@@ -149,7 +153,10 @@ class Trainer:
             if self._stop is not None and self._stop.is_set():
                 return None
             idx = order[start : start + bs]
-            loss, mse_x = self.objective.batch_loss(self.model, data.subset(idx), self.state.epoch)
+            with step_precision(self.config.precision, self.device):
+                loss, mse_x = self.objective.batch_loss(
+                    self.model, data.subset(idx), self.state.epoch
+                )
             if not torch.isfinite(loss):
                 raise TrainingError(self._diverged(float(loss)))
             self.flat.zero_grad()
