@@ -32,6 +32,7 @@ from typing import Any
 
 import requests
 import torch
+from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 
 import mlflow
@@ -40,6 +41,7 @@ from fieldlab.errors import TrainingError
 from fieldlab.models import published_size
 from fieldlab.training import checkpoint
 from fieldlab.training.config import TrainConfig, build_config, check_sections, logged_settings
+from fieldlab.training.figure_logger import FigureLogger
 from fieldlab.training.interrupt import CtrlC
 from fieldlab.training.kind import Kind
 from fieldlab.training.loop import Trainer
@@ -55,7 +57,6 @@ from fieldlab.training.tracking import (
     iter_metric,
     log_best_metrics,
     log_dataset,
-    log_figure_step,
     run_description,
 )
 
@@ -126,16 +127,28 @@ class _RunHooks:
     The checkpoint is written before the epoch's metrics are sent (a tracking server that fails
     then leaves a checkpoint that is ahead of the logged metrics, never behind), and both happen
     inside ``ctrl_c.held()``, as do a new best's metric and weights: a run stopped at once by a
-    second Ctrl-C has checkpointed and logged the epoch, or neither.
+    second Ctrl-C has checkpointed and logged the epoch, or neither. Figures are built on this
+    thread and rendered and logged on the :class:`FigureLogger`'s; those of the best epoch are
+    kept until a better epoch comes, so the end of the run does not draw them again.
     """
 
-    def __init__(self, directory: Path, problem: Problem, config: TrainConfig, ctrl_c: CtrlC):
+    def __init__(
+        self,
+        directory: Path,
+        problem: Problem,
+        config: TrainConfig,
+        ctrl_c: CtrlC,
+        figures: FigureLogger,
+    ):
         self.directory = directory
         self.problem = problem
         self.config = config
         self.ctrl_c = ctrl_c
+        self.figures = figures
         self.metric_keys: set[str] = set()
         self.figure_steps: set[int] = set()
+        self.best_figures: tuple[int, dict[str, Figure]] | None = None
+        self.last_figures: tuple[int, dict[str, Figure]] | None = None
 
     def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         epoch = trainer.state.epoch - 1
@@ -146,15 +159,20 @@ class _RunHooks:
             checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
             mlflow.log_metrics(logged, step=epoch)
         if epoch % self.config.figure_every == 0:
-            self.log_figures(trainer.model, epoch, f"epoch {epoch}")
+            figs = self.log_figures(trainer.model, epoch, f"epoch {epoch}")
+            if figs and trainer.state.best_epoch == epoch:
+                self.best_figures = (epoch, figs)
 
-    def log_figures(self, model: torch.nn.Module, step: int, title: str) -> None:
-        """The problem's figures of ``model``, at ``step``, unless drawn there already."""
+    def log_figures(self, model: torch.nn.Module, step: int, title: str) -> dict[str, Figure]:
+        """Queue the problem's figures of ``model`` at ``step``, unless drawn there already
+        (then nothing is drawn and the result is empty)."""
         if step in self.figure_steps:
-            return
-        for key, fig in self.problem.figures(model, title).items():
-            log_figure_step(fig, key, step)
+            return {}
+        figs = self.problem.figures(model, title)
+        self.figures.image_series(figs, step)
         self.figure_steps.add(step)
+        self.last_figures = (step, figs)
+        return figs
 
     def new_best(self, trainer: Trainer) -> None:
         st = trainer.state
@@ -166,6 +184,19 @@ class _RunHooks:
             mlflow.log_metrics(
                 {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
             )
+        if self.best_figures is not None and self.best_figures[0] != st.best_epoch:
+            self.best_figures = None
+
+    def log_best_figures(self, model: torch.nn.Module, best_epoch: int) -> None:
+        """The figures of the best weights (``model``) at the best epoch's step, and each of
+        them whose key is a plain name also as ``figures/<key>_best.png``."""
+        figs = self.log_figures(model, best_epoch, f"best epoch {best_epoch}")
+        for drawn in (self.best_figures, self.last_figures):
+            if not figs and drawn is not None and drawn[0] == best_epoch:
+                figs = drawn[1]
+        for key, fig in figs.items():
+            if "/" not in key:
+                self.figures.artifact(fig, f"figures/{key}_best.png")
 
 
 def _best_metrics(run_id: str, keys: set[str], epoch: int) -> dict[str, float]:
@@ -264,7 +295,8 @@ def train(
             mlflow.log_params({**problem.params, "dataset_fingerprint": fp})
         mlflow.set_tags({"fieldlab.state": "running", **process_tags()})
         ctrl_c = CtrlC()
-        hooks = _RunHooks(directory, problem, config, ctrl_c)
+        figures = FigureLogger(run_id)
+        hooks = _RunHooks(directory, problem, config, ctrl_c, figures)
         try:
             with ctrl_c.installed():
                 stopped = trainer.fit(
@@ -273,6 +305,7 @@ def train(
         except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, outside any held block
             stopped = "interrupted"
         except TRACKING_ERRORS as err:
+            figures.abandon()
             raise _tracking_lost(err, uri, run_id, trainer.state.epoch, directory) from None
         model_uri = None
         if stopped == "interrupted":
@@ -284,7 +317,7 @@ def train(
             st, model = trainer.state, trainer.model
             hooks.log_figures(model, st.epoch - 1, f"last epoch {st.epoch - 1}")
             model.load_state_dict(trainer.best_weights)
-            hooks.log_figures(model, st.best_epoch, f"best epoch {st.best_epoch}")
+            hooks.log_best_figures(model, st.best_epoch)
             mlflow.set_tag(BEST_EPOCH_TAG, str(st.best_epoch))
             model_uri = problem.log_model(model)
             problem.finish(model, f"best epoch {st.best_epoch}")
@@ -297,7 +330,9 @@ def train(
                 dataset=validation,
             )
             mlflow.log_metrics({"epochs": st.epoch, "wall_time_s": st.elapsed_s})
+            figures.close()
             mlflow.set_tag("fieldlab.state", "complete")
+        figures.close()
         st = trainer.state
         mlflow.set_tag("fieldlab.stopped", stopped)
         if stopped in ("epoch_budget", "interrupted"):

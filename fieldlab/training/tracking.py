@@ -193,11 +193,6 @@ def figure_image(fig: Figure) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def log_figure_step(fig: Figure, key: str, step: int) -> None:
-    """Log ``fig`` as image ``key`` at ``step`` (the UI shows the series under the run)."""
-    mlflow.log_image(figure_image(fig), key=key, step=step)
-
-
 def model_name(model: str, run_name: str | None) -> str:
     """The logged model's name: the model and the run, e.g. ``field-demo-field-a`` (characters
     MLflow refuses in a model name become ``-``)."""

@@ -26,7 +26,6 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-import mlflow
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.device import resolve_device
 from fieldlab.training.grid import serving
@@ -115,5 +114,5 @@ class MeshProblem(GridObjective):
         return info.model_uri
 
     def finish(self, model: GridForecaster, title: str) -> None:
-        """The best weights' validation rollout (the test split is scored by ``evaluate``)."""
-        mlflow.log_figure(self.figures(model, title)["val_fields"], "figures/val_fields_best.png")
+        """Nothing more: the run logs the best weights' ``figures/val_fields_best.png`` and
+        ``fieldlab evaluate`` scores the test split."""

@@ -170,9 +170,7 @@ class Problem(ParticleObjective, KindProblem):
         return log_pyfunc_model(payload, PARTICLES.name, inputs, outputs).model_uri
 
     def finish(self, model: Forecaster, title: str) -> None:
-        roll = rollout(model, self.traj, self.train_data.frames)
-        fig = trajectory_figure(roll.true_position, roll.position, title=title)
-        mlflow.log_figure(fig, "figures/val_trajectories_best.png")
+        """A field run's :data:`FIELD_FIGURE` (the run logs ``val_trajectories_best.png``)."""
         if self.fields is not None:
             run = mlflow.active_run()
             name = run.info.run_name if run is not None else None
