@@ -78,8 +78,8 @@ def test_clear_errors() -> None:
     opt = FlatAdam(torch.zeros(3, requires_grad=True), lr=0.1)
     with pytest.raises(RuntimeError, match="backward"):
         opt.step()
+    amsgrad = torch.optim.Adam([torch.zeros(3, requires_grad=True)], lr=0.1, amsgrad=True)
     with pytest.raises(ValueError, match="AMSGrad"):
-        amsgrad = torch.optim.Adam([torch.zeros(3, requires_grad=True)], lr=0.1, amsgrad=True)
         opt.load_state_dict(amsgrad.state_dict())
 
 
