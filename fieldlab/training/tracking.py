@@ -10,7 +10,7 @@ settings that apply to its model and kind of data), a description (``mlflow.note
 dataset, the model and what the metrics mean), the dataset as an MLflow dataset input (name,
 source store, a digest taken from the fingerprint, the full fingerprint in a tag) for training
 and validation, per-epoch metrics, system metrics, figures keyed by name and step, and the model
-of its selected (best-validation) weights, tagged with the model and the run, logged at the best
+of its selected (best-validation) weights, named after the model and the run, logged at the best
 epoch with the summary metrics ``best/<metric>`` of that epoch linked to it and to the
 validation dataset, so the experiment's Models page and the run agree.
 
@@ -237,22 +237,24 @@ def log_pyfunc_model(
     served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
     (a key of :data:`~fieldlab.training.problem.KINDS`), with the tensor signature of the example
     ``inputs -> outputs``. It is logged at the step of the run's tag :data:`BEST_EPOCH_TAG`, named
-    ``model`` (so ``runs:/<id>/model`` finds it) and tagged ``fieldlab.name`` with the run's model
-    and name (:func:`model_name`), with its dataset and model kind. The requirements are declared,
-    not inferred (inference imports the model in a subprocess, which costs seconds) nor checked
-    against this environment, from which they are read (:func:`_requirements_as_declared`)."""
+    after the run's model and name (:func:`model_name`: ``egnn-bright-fox``, as the Models page
+    lists it; :func:`run_model_uri` finds it from the run) and tagged with that name
+    (``fieldlab.name``), its dataset and model kind. The requirements are declared, not inferred
+    (inference imports the model in a subprocess, which costs seconds) nor checked against this
+    environment, from which they are read (:func:`_requirements_as_declared`)."""
     signature = infer_signature(dict(inputs), dict(outputs))
     run = mlflow.tracking.MlflowClient().get_run(mlflow.active_run().info.run_id)
     tags = run.data.tags
+    name = model_name(tags.get("model", "model"), run.info.run_name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
         torch.save(dict(payload), path)
         with _requirements_as_declared():
             return mlflow.pyfunc.log_model(
-                name="model",  # `runs:/<id>/model` resolves by this name; callers rely on it
+                name=name,
                 step=int(tags.get(BEST_EPOCH_TAG, 0)),
                 tags={
-                    "fieldlab.name": model_name(tags.get("model", "model"), run.info.run_name),
+                    "fieldlab.name": name,
                     "dataset": tags.get("dataset", ""),
                     "model": tags.get("model", ""),
                 },
@@ -266,8 +268,10 @@ def log_pyfunc_model(
 
 
 def run_model_uri(run_id: str) -> str:
-    """The URI of the model run ``run_id`` logged (``models:/<id>``; ``runs:/<id>/model`` for a
-    run that logged none, which fails to load with MLflow's own message)."""
+    """The URI of the model run ``run_id`` logged: ``models:/<id>`` of its latest logged model
+    (whatever its name), else ``runs:/<id>/model``, where runs logged before models were named
+    after the run kept theirs (for a run without a model, loading it fails with MLflow's own
+    message)."""
     run = mlflow.tracking.MlflowClient().get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs is not None else []
     if outputs:

@@ -22,6 +22,7 @@ from fieldlab.training.evaluate import evaluate
 from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import TrainResult, train
 from fieldlab.training.runs import load_forecaster_from_run
+from fieldlab.training.tracking import run_model_uri
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -87,9 +88,23 @@ def test_run_is_in_the_embedded_store(tracked: tuple[TrainResult, Path]) -> None
     assert any("val_trajectories+step+2+" in p for p in images)  # keyed by name and step
 
 
+def test_the_logged_model_is_named_after_the_model_and_the_run(
+    tracked: tuple[TrainResult, Path],
+) -> None:
+    result, _ = tracked
+    client = mlflow.tracking.MlflowClient()
+    run = client.get_run(result.run_id)
+    (output,) = run.outputs.model_outputs
+    logged = client.get_logged_model(output.model_id)
+    assert logged.name == f"egnn-{run.info.run_name}" == logged.tags["fieldlab.name"]
+    assert run_model_uri(result.run_id) == f"models:/{logged.model_id}"
+    by_name = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/{logged.name}")
+    assert by_name.model_id == logged.model_id  # MLflow finds a run's model by its name too
+
+
 def test_logged_model_predicts_like_the_best_weights(tracked: tuple[TrainResult, Path]) -> None:
     result, _ = tracked
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    pyfunc = mlflow.pyfunc.load_model(run_model_uri(result.run_id))
     sig = pyfunc.metadata.signature
     assert sig is not None
     assert {s.name for s in sig.inputs.inputs} == {"position", "velocity", "scalar"}
@@ -118,7 +133,7 @@ def test_logged_model_is_served_from_code_in_a_fresh_process(
 ) -> None:
     """No pickled class: MLflow runs fieldlab's served-model code, in a process of its own."""
     result, _ = tracked
-    flavor = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").metadata.flavors
+    flavor = mlflow.pyfunc.load_model(run_model_uri(result.run_id)).metadata.flavors
     assert flavor["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
     assert flavor["python_function"]["config"] == {"kind": "particles"}
     test = load_task(DATASET, "test", limit=5)
@@ -127,7 +142,8 @@ def test_logged_model_is_served_from_code_in_a_fresh_process(
     script = (
         "import sys, numpy as np, mlflow\n"
         "mlflow.set_tracking_uri(sys.argv[1])\n"
-        "m = mlflow.pyfunc.load_model(f'runs:/{sys.argv[2]}/model')\n"
+        "from fieldlab.training.tracking import run_model_uri\n"
+        "m = mlflow.pyfunc.load_model(run_model_uri(sys.argv[2]))\n"
         "out = m.predict(dict(np.load(sys.argv[3])))\n"
         "np.save(sys.argv[4], out['position'])\n"
     )
