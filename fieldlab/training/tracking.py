@@ -9,7 +9,7 @@ A run records: the resolved config (``config.json`` via ``mlflow.log_dict``; as 
 settings that apply to its model and kind of data), a description (``mlflow.note.content``: the
 dataset, the model and what the metrics mean), the dataset as an MLflow dataset input (name,
 source store, a digest taken from the fingerprint, the full fingerprint in a tag) for training
-and validation, per-epoch metrics, system metrics, figures keyed by name and step, and the model
+and validation (evaluation adds the test split), per-epoch metrics, system metrics, figures keyed by name and step, and the model
 of its selected (best-validation) weights, named after the model and the run, logged at the best
 epoch with the summary metrics ``best/<metric>`` of that epoch linked to it and to the
 validation dataset, so the experiment's Models page and the run agree.
@@ -42,9 +42,11 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mlflow.data.meta_dataset import MetaDataset
-from mlflow.entities import Metric
+from mlflow.entities import DatasetInput, InputTag, Metric
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 import mlflow
 from fieldlab.catalog import load_card, locate
@@ -154,20 +156,63 @@ CONTEXT_SPLITS = {"training": "train", "validation": "val", "test": "test"}
 
 
 def dataset_input(
-    name: str, context: str = "training", *, data_root: str | os.PathLike[str] | None = None
+    name: str,
+    context: str = "training",
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    split: str | None = None,
 ) -> tuple[MetaDataset, str]:
-    """The split of dataset ``name`` (under ``data_root``) that ``context`` reads, as an MLflow
-    dataset, and the dataset's fingerprint. The training split's digest is the fingerprint's
-    first 12 characters; another split's is that of its own hash, since it holds other data."""
+    """The part of dataset ``name`` (under ``data_root``) that ``context`` reads, as an MLflow
+    dataset, and the dataset's fingerprint. The part is ``split`` (a split, or simulations of
+    one: ``train[18:20]``), by default the split of :data:`CONTEXT_SPLITS`. The training split's
+    digest is the fingerprint's first 12 characters; another part's is that of its own hash,
+    since it holds other data."""
     loc = locate(load_card(name), data_root)
     with warnings.catch_warnings():  # a local path matches two equivalent source kinds
         warnings.simplefilter("ignore", UserWarning)
         source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
-    split = CONTEXT_SPLITS.get(context, context)
+    split = split or CONTEXT_SPLITS.get(context, context)
     digest = loc.fingerprint[:12]
     if split != "train":
         digest = hashlib.sha256(f"{loc.fingerprint}/{split}".encode()).hexdigest()[:12]
     return MetaDataset(source=source, name=name, digest=digest), loc.fingerprint
+
+
+def log_dataset_inputs(
+    run_id: str,
+    name: str,
+    contexts: tuple[str, ...],
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    splits: Mapping[str, str] | None = None,
+) -> str:
+    """Record dataset ``name`` (under ``data_root``) as an input of run ``run_id``, once per
+    context (``training``, ``validation``, ``test``), each the part it reads (``splits`` by
+    context, else :data:`CONTEXT_SPLITS`; tagged ``split``, with the fingerprint), through the
+    tracking client, so the run keeps its status; return the fingerprint.
+
+    MLflow registers a dataset in the experiment the first time a run logs it; two processes
+    that log the same new dataset at once both try to register it and the store refuses the
+    second (parallel leaderboard jobs evaluating on one test split). The loser tries once more:
+    by then the dataset exists, and the store links the run to it."""
+    fp = ""
+    inputs = []
+    for context in contexts:
+        split = (splits or {}).get(context) or CONTEXT_SPLITS.get(context, context)
+        dataset, fp = dataset_input(name, context, data_root=data_root, split=split)
+        tags = {"fingerprint": fp, "split": split, MLFLOW_DATASET_CONTEXT: context}
+        inputs.append(
+            DatasetInput(
+                dataset=dataset._to_mlflow_entity(),
+                tags=[InputTag(key=k, value=v) for k, v in tags.items()],
+            )
+        )
+    client = mlflow.tracking.MlflowClient()
+    try:
+        client.log_inputs(run_id, datasets=inputs)
+    except MlflowException:  # registered by another process meanwhile: now it is found
+        client.log_inputs(run_id, datasets=inputs)
+    return fp
 
 
 def log_dataset(
@@ -175,15 +220,12 @@ def log_dataset(
     contexts: tuple[str, ...] = ("training", "validation"),
     *,
     data_root: str | os.PathLike[str] | None = None,
+    splits: Mapping[str, str] | None = None,
 ) -> str:
-    """Record dataset ``name`` (under ``data_root``) as an input of the active run, once per
-    context (``training``, ``validation``, ``test``: the split it reads); return its
-    fingerprint."""
-    fp = ""
-    for context in contexts:
-        dataset, fp = dataset_input(name, context, data_root=data_root)
-        split = CONTEXT_SPLITS.get(context, context)
-        mlflow.log_input(dataset, context=context, tags={"fingerprint": fp, "split": split})
+    """Record dataset ``name`` as an input of the active run in each of ``contexts``
+    (:func:`log_dataset_inputs`) and tag the run with it; return its fingerprint."""
+    run_id = mlflow.active_run().info.run_id
+    fp = log_dataset_inputs(run_id, name, contexts, data_root=data_root, splits=splits)
     mlflow.set_tags({"dataset": name, "dataset.fingerprint": fp})
     return fp
 

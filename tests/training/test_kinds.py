@@ -61,6 +61,13 @@ def test_a_run_logs_its_kinds_settings_only_and_a_model_that_serves_like_the_bes
     config = json.loads(Path(client.download_artifacts(result.run_id, "config.json")).read_text())
     assert kind in config  # the whole config is kept in config.json
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {config["dataset"]}
+    splits = {
+        tags["mlflow.data.context"]: tags["split"]
+        for tags in ({t.key: t.value for t in i.tags} for i in run.inputs.dataset_inputs)
+    }
+    validated_on = run.data.params.get("val_source", "val")
+    assert validated_on.startswith("train[" if kind == "grid" else "val")  # no grid val split
+    assert splits == {"training": "train", "validation": validated_on}
 
     restored = load_forecaster_from_run(result.run_id)
     best = checkpoint.load(result.checkpoint_dir / checkpoint.BEST)["model"]
