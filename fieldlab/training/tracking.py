@@ -83,7 +83,8 @@ EXPERIMENT_DESCRIPTION = f"""\
 Runs of `fieldlab train`: one forecaster trained on one catalogued dataset per run (the dataset
 is an input of the run, with its fingerprint). Group runs by the tag `fieldlab.study`
 (`fieldlab train --study NAME`); select two field runs and press Compare to see their
-`discovered_field.png` side by side; runs named `fields compare` hold comparisons.
+`discovered_field.png` side by side; runs named `fields compare` hold comparisons, and
+`fieldlab fields compare` puts the latest one's figure at the top of this description.
 
 {METRICS_GUIDE}"""
 
