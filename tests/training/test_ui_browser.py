@@ -293,8 +293,9 @@ def test_the_models_page_names_each_model_after_its_run(
 ) -> None:
     base = ui.split("#")[0]
     browser.get(f"{base}#/experiments/{_experiment(store)}/models")
+    browser.refresh()  # a fresh page: the description expanded by the test above folds again
     for run in RUNS:
-        _visible(browser, f"//a[normalize-space()='field-{run}']", reload=True)
+        _visible(browser, f"//a[normalize-space()='field-{run}']")
     browser.save_screenshot(str(tmp_path / "models.png"))
 
 
