@@ -4,7 +4,8 @@ Whatever the kind of data, the dataset's :class:`~fieldlab.training.problem.Prob
 that the model can read it and scores it (:meth:`~fieldlab.training.problem.ProblemClass.score`:
 the metric names are tabled in docs/training.md). Metrics are logged as ``test/<name>`` on the
 dataset the run trained on, ``test/<dataset>/<name>`` on another; curves with the saved frame as
-the step; figures under ``figures/``.
+the step; figures under ``figures/``; the scored split as a dataset input of the run with the
+context ``test`` (beside the ``training`` and ``validation`` inputs that training logged).
 
 Evaluation never changes the run it scores: its inputs are checked before MLflow is touched,
 everything is computed before anything is logged, and the scores are logged through the tracking
@@ -21,7 +22,7 @@ from fieldlab.errors import TrainingError
 from fieldlab.training.problem import check_model
 from fieldlab.training.runs import get_run, latest_run, load_forecaster_from_run, use_store
 from fieldlab.training.task import task_frames
-from fieldlab.training.tracking import log_scores
+from fieldlab.training.tracking import log_dataset_inputs, log_scores
 
 PathLike = str | os.PathLike[str]
 
@@ -73,6 +74,7 @@ def evaluate(
     )
     prefix = "test/" if same else f"test/{dataset}/"
     log_scores(scores, prefix=prefix, where="" if same else f"{dataset}_", run_id=run_id)
+    log_dataset_inputs(run_id, dataset, ("test",), data_root=data_root)
     return {
         "run_id": run_id,
         "metrics": scores.metrics,

@@ -12,6 +12,12 @@ validation positions and records the comparison where users look:
   :data:`TABLE` (one row per run, with its name) and the figure :data:`FIGURE`: the true field,
   each run's learned field and its error map.
 
+The comparison's figure also heads the description of the experiment (:func:`show_latest`), so
+that from MLflow's experiments list three clicks show it: **Model training**, the experiment,
+and the arrow that expands the description above the runs table. Its first line names the
+compared runs; the rest of the description, whoever wrote it, is kept. The figure is logged at
+most :data:`SHOWN_WIDTH_PX` wide, so it fits that box beside the UI's side panel.
+
 Runs are never re-parented: a nested run is hidden under its parent in the runs table, and the
 compared runs must stay where users look for them.
 
@@ -22,6 +28,7 @@ save a view of it; :func:`saved_view_support` says so, and the comparison create
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +53,13 @@ COMPARED_NAMES_TAG = "fieldlab.compared_run_names"
 """On a comparison run: the compared runs' names, comma-separated."""
 TABLE = "field_comparison.json"
 FIGURE = "field_comparison.png"
+SHOWN_WIDTH_PX = 840
+"""The widest the logged figure is drawn: the width of the expanded experiment description in
+a 1600-pixel-wide MLflow UI with its assistant panel open (wider, the UI crops it)."""
+LATEST = "**Latest field comparison**"
+_LATEST_BLOCK = re.compile(
+    r"\A\*\*Latest field comparison\*\*[^\n]*\n\n!\[[^\]\n]*\]\([^)\n]*\)\n\n"
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ def saved_view_support(version: str = mlflow.__version__) -> str | None:
     """
     return (
         f"MLflow {version} cannot save a view of the image grid (its UI keeps chart layouts in "
-        "the browser); select the runs and press Compare instead"
+        "the browser); the experiment's description shows the figure instead"
     )
 
 
@@ -98,6 +112,28 @@ def _description(dataset: str, names: list[str]) -> str:
         f"`{FIGURE}` shows the true field, each learned field and its error map "
         "`|learned - true|`. Each compared run carries its scores as `compared/field_*` "
         f"metrics and this run's id in the tag `{COMPARISON_TAG}`."
+    )
+
+
+def with_latest(description: str, run_id: str, names: list[str], dataset: str) -> str:
+    """``description`` headed by the figure of comparison run ``run_id`` of runs ``names`` on
+    ``dataset``, in place of the one an earlier comparison put there; the rest is kept."""
+    listed = ", ".join(f"`{n}`" for n in names)
+    head = (
+        f"{LATEST}: {listed} on `{dataset}` (run `fields compare` {run_id[:8]}): the true field, "
+        "each learned field and its error map.\n\n"
+        f"![field comparison](get-artifact?path={FIGURE}&run_uuid={run_id})\n\n"
+    )  # a relative link: the UI's own artifact download, under whatever prefix serves it
+    return head + _LATEST_BLOCK.sub("", description, count=1)
+
+
+def show_latest(experiment_id: str, run_id: str, names: list[str], dataset: str) -> None:
+    """Head the description of experiment ``experiment_id`` with the figure of comparison run
+    ``run_id`` (:func:`with_latest`)."""
+    client = mlflow.tracking.MlflowClient()
+    text = client.get_experiment(experiment_id).tags.get(DESCRIPTION_TAG, "")
+    client.set_experiment_tag(
+        experiment_id, DESCRIPTION_TAG, with_latest(text, run_id, names, dataset)
     )
 
 
@@ -182,7 +218,8 @@ def compare_runs(
         experiment_id=None if comparison else runs[0].info.experiment_id,
         run_name=None if comparison else "fields compare",
     ) as cmp:
-        mlflow.log_figure(fig, FIGURE)
+        width_in = fig.get_size_inches()[0]
+        mlflow.log_figure(fig, FIGURE, save_kwargs={"dpi": min(fig.dpi, SHOWN_WIDTH_PX / width_in)})
         mlflow.log_table(table, TABLE)
         mlflow.set_tags(
             {
@@ -199,4 +236,6 @@ def compare_runs(
             client.set_tag(rid, COMPARISON_TAG, cmp.info.run_id)
             for key, value in s.as_metrics(prefix="compared/field").items():
                 client.log_metric(rid, key, value)
+        names_shown = [r.info.run_name or r.info.run_id[:8] for r in runs]
+        show_latest(cmp.info.experiment_id, cmp.info.run_id, names_shown, dataset)
     return Comparison(cmp.info.run_id, out, scores, names, saved_view_support())

@@ -210,6 +210,12 @@ def _best_metrics(run_id: str, keys: set[str], epoch: int) -> dict[str, float]:
     return out
 
 
+def _validation_split(problem: Problem) -> str:
+    """What the problem validates on: the ``val`` split, or the training simulations a grid
+    dataset without one lends (its parameter ``val_source``, ``train[18:20]``)."""
+    return str(problem.params.get("val_source", "val"))
+
+
 def _params(config: TrainConfig, kind: Kind, problem: Problem) -> dict[str, Any]:
     """The settings that apply to this run as flat parameters: the common ones and the kind's
     section, less the prefixes the problem ignores (``particles.field.`` for a model without a
@@ -279,7 +285,12 @@ def train(
         if resume is None:
             mlflow.log_dict(config.model_dump(mode="json"), "config.json")
             mlflow.log_params(_params(config, kind, problem))
-            fp = log_dataset(config.dataset, ("training", "validation"), data_root=data_root)
+            fp = log_dataset(
+                config.dataset,
+                ("training", "validation"),
+                data_root=data_root,
+                splits={"validation": _validation_split(problem)},
+            )
             mlflow.set_tags({"model": config.model, "task.kind": kind.name, **problem.tags})
             if config.study is not None:
                 mlflow.set_tag("fieldlab.study", config.study)
@@ -322,7 +333,9 @@ def train(
             model_uri = problem.log_model(model)
             problem.finish(model, f"best epoch {st.best_epoch}")
             best = _best_metrics(run_id, hooks.metric_keys, st.best_epoch)
-            validation, _ = dataset_input(config.dataset, "validation", data_root=data_root)
+            validation, _ = dataset_input(
+                config.dataset, "validation", data_root=data_root, split=_validation_split(problem)
+            )
             log_best_metrics(
                 {**best, "val_mse": st.best_val_mse, "epoch": float(st.best_epoch)},
                 step=st.best_epoch,

@@ -9,8 +9,8 @@ A run records: the resolved config (``config.json`` via ``mlflow.log_dict``; as 
 settings that apply to its model and kind of data), a description (``mlflow.note.content``: the
 dataset, the model and what the metrics mean), the dataset as an MLflow dataset input (name,
 source store, a digest taken from the fingerprint, the full fingerprint in a tag) for training
-and validation, per-epoch metrics, system metrics, figures keyed by name and step, and the model
-of its selected (best-validation) weights, tagged with the model and the run, logged at the best
+and validation (evaluation adds the test split), per-epoch metrics, system metrics, figures keyed by name and step, and the model
+of its selected (best-validation) weights, named after the model and the run, logged at the best
 epoch with the summary metrics ``best/<metric>`` of that epoch linked to it and to the
 validation dataset, so the experiment's Models page and the run agree.
 
@@ -42,9 +42,11 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mlflow.data.meta_dataset import MetaDataset
-from mlflow.entities import Metric
+from mlflow.entities import DatasetInput, InputTag, Metric
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 import mlflow
 from fieldlab.catalog import load_card, locate
@@ -81,7 +83,8 @@ EXPERIMENT_DESCRIPTION = f"""\
 Runs of `fieldlab train`: one forecaster trained on one catalogued dataset per run (the dataset
 is an input of the run, with its fingerprint). Group runs by the tag `fieldlab.study`
 (`fieldlab train --study NAME`); select two field runs and press Compare to see their
-`discovered_field.png` side by side; runs named `fields compare` hold comparisons.
+`discovered_field.png` side by side; runs named `fields compare` hold comparisons, and
+`fieldlab fields compare` puts the latest one's figure at the top of this description.
 
 {METRICS_GUIDE}"""
 
@@ -154,20 +157,63 @@ CONTEXT_SPLITS = {"training": "train", "validation": "val", "test": "test"}
 
 
 def dataset_input(
-    name: str, context: str = "training", *, data_root: str | os.PathLike[str] | None = None
+    name: str,
+    context: str = "training",
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    split: str | None = None,
 ) -> tuple[MetaDataset, str]:
-    """The split of dataset ``name`` (under ``data_root``) that ``context`` reads, as an MLflow
-    dataset, and the dataset's fingerprint. The training split's digest is the fingerprint's
-    first 12 characters; another split's is that of its own hash, since it holds other data."""
+    """The part of dataset ``name`` (under ``data_root``) that ``context`` reads, as an MLflow
+    dataset, and the dataset's fingerprint. The part is ``split`` (a split, or simulations of
+    one: ``train[18:20]``), by default the split of :data:`CONTEXT_SPLITS`. The training split's
+    digest is the fingerprint's first 12 characters; another part's is that of its own hash,
+    since it holds other data."""
     loc = locate(load_card(name), data_root)
     with warnings.catch_warnings():  # a local path matches two equivalent source kinds
         warnings.simplefilter("ignore", UserWarning)
         source = mlflow.data.dataset_source_registry.resolve_dataset_source(loc.store)
-    split = CONTEXT_SPLITS.get(context, context)
+    split = split or CONTEXT_SPLITS.get(context, context)
     digest = loc.fingerprint[:12]
     if split != "train":
         digest = hashlib.sha256(f"{loc.fingerprint}/{split}".encode()).hexdigest()[:12]
     return MetaDataset(source=source, name=name, digest=digest), loc.fingerprint
+
+
+def log_dataset_inputs(
+    run_id: str,
+    name: str,
+    contexts: tuple[str, ...],
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    splits: Mapping[str, str] | None = None,
+) -> str:
+    """Record dataset ``name`` (under ``data_root``) as an input of run ``run_id``, once per
+    context (``training``, ``validation``, ``test``), each the part it reads (``splits`` by
+    context, else :data:`CONTEXT_SPLITS`; tagged ``split``, with the fingerprint), through the
+    tracking client, so the run keeps its status; return the fingerprint.
+
+    MLflow registers a dataset in the experiment the first time a run logs it; two processes
+    that log the same new dataset at once both try to register it and the store refuses the
+    second (parallel leaderboard jobs evaluating on one test split). The loser tries once more:
+    by then the dataset exists, and the store links the run to it."""
+    fp = ""
+    inputs = []
+    for context in contexts:
+        split = (splits or {}).get(context) or CONTEXT_SPLITS.get(context, context)
+        dataset, fp = dataset_input(name, context, data_root=data_root, split=split)
+        tags = {"fingerprint": fp, "split": split, MLFLOW_DATASET_CONTEXT: context}
+        inputs.append(
+            DatasetInput(
+                dataset=dataset._to_mlflow_entity(),
+                tags=[InputTag(key=k, value=v) for k, v in tags.items()],
+            )
+        )
+    client = mlflow.tracking.MlflowClient()
+    try:
+        client.log_inputs(run_id, datasets=inputs)
+    except MlflowException:  # registered by another process meanwhile: now it is found
+        client.log_inputs(run_id, datasets=inputs)
+    return fp
 
 
 def log_dataset(
@@ -175,15 +221,12 @@ def log_dataset(
     contexts: tuple[str, ...] = ("training", "validation"),
     *,
     data_root: str | os.PathLike[str] | None = None,
+    splits: Mapping[str, str] | None = None,
 ) -> str:
-    """Record dataset ``name`` (under ``data_root``) as an input of the active run, once per
-    context (``training``, ``validation``, ``test``: the split it reads); return its
-    fingerprint."""
-    fp = ""
-    for context in contexts:
-        dataset, fp = dataset_input(name, context, data_root=data_root)
-        split = CONTEXT_SPLITS.get(context, context)
-        mlflow.log_input(dataset, context=context, tags={"fingerprint": fp, "split": split})
+    """Record dataset ``name`` as an input of the active run in each of ``contexts``
+    (:func:`log_dataset_inputs`) and tag the run with it; return its fingerprint."""
+    run_id = mlflow.active_run().info.run_id
+    fp = log_dataset_inputs(run_id, name, contexts, data_root=data_root, splits=splits)
     mlflow.set_tags({"dataset": name, "dataset.fingerprint": fp})
     return fp
 
@@ -237,22 +280,24 @@ def log_pyfunc_model(
     served from code by :mod:`fieldlab.training.served_model` as a forecaster of ``kind``
     (a key of :data:`~fieldlab.training.problem.KINDS`), with the tensor signature of the example
     ``inputs -> outputs``. It is logged at the step of the run's tag :data:`BEST_EPOCH_TAG`, named
-    ``model`` (so ``runs:/<id>/model`` finds it) and tagged ``fieldlab.name`` with the run's model
-    and name (:func:`model_name`), with its dataset and model kind. The requirements are declared,
-    not inferred (inference imports the model in a subprocess, which costs seconds) nor checked
-    against this environment, from which they are read (:func:`_requirements_as_declared`)."""
+    after the run's model and name (:func:`model_name`: ``egnn-bright-fox``, as the Models page
+    lists it; :func:`run_model_uri` finds it from the run) and tagged with that name
+    (``fieldlab.name``), its dataset and model kind. The requirements are declared, not inferred
+    (inference imports the model in a subprocess, which costs seconds) nor checked against this
+    environment, from which they are read (:func:`_requirements_as_declared`)."""
     signature = infer_signature(dict(inputs), dict(outputs))
     run = mlflow.tracking.MlflowClient().get_run(mlflow.active_run().info.run_id)
     tags = run.data.tags
+    name = model_name(tags.get("model", "model"), run.info.run_name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecaster.pt"
         torch.save(dict(payload), path)
         with _requirements_as_declared():
             return mlflow.pyfunc.log_model(
-                name="model",  # `runs:/<id>/model` resolves by this name; callers rely on it
+                name=name,
                 step=int(tags.get(BEST_EPOCH_TAG, 0)),
                 tags={
-                    "fieldlab.name": model_name(tags.get("model", "model"), run.info.run_name),
+                    "fieldlab.name": name,
                     "dataset": tags.get("dataset", ""),
                     "model": tags.get("model", ""),
                 },
@@ -266,8 +311,10 @@ def log_pyfunc_model(
 
 
 def run_model_uri(run_id: str) -> str:
-    """The URI of the model run ``run_id`` logged (``models:/<id>``; ``runs:/<id>/model`` for a
-    run that logged none, which fails to load with MLflow's own message)."""
+    """The URI of the model run ``run_id`` logged: ``models:/<id>`` of its latest logged model
+    (whatever its name), else ``runs:/<id>/model``, where runs logged before models were named
+    after the run kept theirs (for a run without a model, loading it fails with MLflow's own
+    message)."""
     run = mlflow.tracking.MlflowClient().get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs is not None else []
     if outputs:

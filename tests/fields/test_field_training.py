@@ -11,7 +11,7 @@ import torch
 
 import mlflow
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.field_comparison import compare_runs
+from fieldlab.training.field_comparison import FIGURE, compare_runs, with_latest
 from fieldlab.training.particles.problem import Problem as ParticleProblem
 from fieldlab.training.run import train
 
@@ -147,6 +147,19 @@ def test_fields_compare_scores_runs_where_they_stay(
     assert {"field_comparison.png", "field_comparison.json"} <= root
     table = mlflow.load_table("field_comparison.json", run_ids=[cmp.run_id])
     assert list(table["run_name"]) == [mlflow.get_run(first.run_id).info.run_name, "second"]
+
+
+def test_the_latest_comparison_heads_the_experiment_description_once() -> None:
+    own = "Runs of my study.\n\n![a chart](https://example.org/chart.png)\n"
+    first = with_latest(own, "a" * 32, ["field-a", "field-b"], DATASET)
+    second = with_latest(first, "b" * 32, ["field-c", "field-d"], DATASET)
+    assert first.startswith("**Latest field comparison**: `field-a`, `field-b` on ")
+    assert f"](get-artifact?path={FIGURE}&run_uuid={'a' * 32})" in first
+    assert second.startswith("**Latest field comparison**: `field-c`, `field-d` on ")
+    assert second.count("Latest field comparison") == 1  # replaced, not stacked
+    assert "a" * 32 not in second
+    assert first.endswith(own)  # what others wrote is kept
+    assert second.endswith(own)
 
 
 def test_fields_compare_refuses_runs_without_a_field(

@@ -22,7 +22,7 @@ from fieldlab.training.grid.enf import GridENF
 from fieldlab.training.grid.enf_problem import ENFProblem
 from fieldlab.training.grid.problem import MeshProblem, Problem
 from fieldlab.training.run import train
-from fieldlab.training.tracking import iter_metric
+from fieldlab.training.tracking import iter_metric, run_model_uri
 from tests.training.conftest import GRID, grid_config
 
 TORUS = "navier-stokes-torus-mini"
@@ -78,7 +78,7 @@ def test_a_run_trains_stage_by_stage_resumes_exactly_evaluates_and_serves_its_we
             assert math.isfinite(m[f"test/observed_{fraction}/{key}"]), (fraction, key)
     assert m["test/observed_5/mse_inside"] != m["test/mse_inside"]  # fewer points, another fit
 
-    served = mlflow.pyfunc.load_model(f"runs:/{whole.run_id}/model")
+    served = mlflow.pyfunc.load_model(run_model_uri(whole.run_id))
     model = served.unwrap_python_model().forecaster
     assert isinstance(model, GridENF)
     best = min(history(whole.run_id, "val_mse"))

@@ -22,7 +22,7 @@ from fieldlab.training.grid.data import is_periodic, load_grid_training
 from fieldlab.training.grid.forecaster import build_grid_forecaster
 from fieldlab.training.grid.problem import Problem as GridProblem
 from fieldlab.training.run import train
-from fieldlab.training.tracking import iter_metric
+from fieldlab.training.tracking import iter_metric, run_model_uri
 from tests.training.conftest import DATASET, GRID, grid_config
 
 
@@ -106,7 +106,7 @@ def test_a_tiny_run_learns_and_logs_the_mse_inside_and_outside_the_horizon(
     assert {"figures/test_fields.png", "figures/rollout_mse.png"} <= artifacts
 
     # the logged model serves the next frame
-    served = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    served = mlflow.pyfunc.load_model(run_model_uri(result.run_id))
     u0 = open_dataset(GRID, "test", data_root=grid_root)["concentration"].values[:1, 0]
     nxt = served.predict({"concentration": u0.astype(np.float32)})["concentration"]
     assert nxt.shape == (1, 64, 64)

@@ -21,6 +21,7 @@ from fieldlab.training.loop import Trainer
 from fieldlab.training.problem import KINDS, kind_of
 from fieldlab.training.run import train
 from fieldlab.training.runs import load_forecaster_from_run
+from fieldlab.training.tracking import run_model_uri
 from tests.training.conftest import DATASET, GRID, kind_config
 
 OTHER_DATASET = {"particles": "nri-charged-2d-mini", "grid": DATASET}
@@ -60,11 +61,18 @@ def test_a_run_logs_its_kinds_settings_only_and_a_model_that_serves_like_the_bes
     config = json.loads(Path(client.download_artifacts(result.run_id, "config.json")).read_text())
     assert kind in config  # the whole config is kept in config.json
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {config["dataset"]}
+    splits = {
+        tags["mlflow.data.context"]: tags["split"]
+        for tags in ({t.key: t.value for t in i.tags} for i in run.inputs.dataset_inputs)
+    }
+    validated_on = run.data.params.get("val_source", "val")
+    assert validated_on.startswith("train[" if kind == "grid" else "val")  # no grid val split
+    assert splits == {"training": "train", "validation": validated_on}
 
     restored = load_forecaster_from_run(result.run_id)
     best = checkpoint.load(result.checkpoint_dir / checkpoint.BEST)["model"]
     assert all(torch.equal(restored.state_dict()[k], best[k]) for k in best)
-    served = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    served = mlflow.pyfunc.load_model(run_model_uri(result.run_id))
     problem = kind_of(load_card(config["dataset"])).problem()
     example = served.input_example  # logged with the model, in its signature's shapes
     got, want = served.predict(example), problem.serve(restored, example)

@@ -21,6 +21,7 @@ from fieldlab.training import checkpoint
 from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import train
 from fieldlab.training.runs import load_forecaster_from_run, mark_dead_runs
+from fieldlab.training.tracking import run_model_uri
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -99,7 +100,7 @@ def test_training_run_reaches_a_tracking_server(workdir: Path, server: str) -> N
     assert {"train_mse", "val_mse"} <= run.data.metrics.keys()
     assert run.inputs.dataset_inputs[0].dataset.name == DATASET
 
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    pyfunc = mlflow.pyfunc.load_model(run_model_uri(result.run_id))
     assert pyfunc.metadata.signature is not None
     reference = load_forecaster_from_run(result.run_id, tracking_uri=server)
     reference.load_state_dict(checkpoint.load(result.checkpoint_dir / checkpoint.BEST)["model"])

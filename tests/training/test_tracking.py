@@ -7,11 +7,14 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 import mlflow
@@ -22,6 +25,7 @@ from fieldlab.training.evaluate import evaluate
 from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import TrainResult, train
 from fieldlab.training.runs import load_forecaster_from_run
+from fieldlab.training.tracking import log_dataset_inputs, run_model_uri
 from tests.training.conftest import DATASET, tiny_config
 
 
@@ -87,9 +91,23 @@ def test_run_is_in_the_embedded_store(tracked: tuple[TrainResult, Path]) -> None
     assert any("val_trajectories+step+2+" in p for p in images)  # keyed by name and step
 
 
+def test_the_logged_model_is_named_after_the_model_and_the_run(
+    tracked: tuple[TrainResult, Path],
+) -> None:
+    result, _ = tracked
+    client = mlflow.tracking.MlflowClient()
+    run = client.get_run(result.run_id)
+    (output,) = run.outputs.model_outputs
+    logged = client.get_logged_model(output.model_id)
+    assert logged.name == f"egnn-{run.info.run_name}" == logged.tags["fieldlab.name"]
+    assert run_model_uri(result.run_id) == f"models:/{logged.model_id}"
+    by_name = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/{logged.name}")
+    assert by_name.model_id == logged.model_id  # MLflow finds a run's model by its name too
+
+
 def test_logged_model_predicts_like_the_best_weights(tracked: tuple[TrainResult, Path]) -> None:
     result, _ = tracked
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    pyfunc = mlflow.pyfunc.load_model(run_model_uri(result.run_id))
     sig = pyfunc.metadata.signature
     assert sig is not None
     assert {s.name for s in sig.inputs.inputs} == {"position", "velocity", "scalar"}
@@ -118,7 +136,7 @@ def test_logged_model_is_served_from_code_in_a_fresh_process(
 ) -> None:
     """No pickled class: MLflow runs fieldlab's served-model code, in a process of its own."""
     result, _ = tracked
-    flavor = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").metadata.flavors
+    flavor = mlflow.pyfunc.load_model(run_model_uri(result.run_id)).metadata.flavors
     assert flavor["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
     assert flavor["python_function"]["config"] == {"kind": "particles"}
     test = load_task(DATASET, "test", limit=5)
@@ -127,7 +145,8 @@ def test_logged_model_is_served_from_code_in_a_fresh_process(
     script = (
         "import sys, numpy as np, mlflow\n"
         "mlflow.set_tracking_uri(sys.argv[1])\n"
-        "m = mlflow.pyfunc.load_model(f'runs:/{sys.argv[2]}/model')\n"
+        "from fieldlab.training.tracking import run_model_uri\n"
+        "m = mlflow.pyfunc.load_model(run_model_uri(sys.argv[2]))\n"
         "out = m.predict(dict(np.load(sys.argv[3])))\n"
         "np.save(sys.argv[4], out['position'])\n"
     )
@@ -169,6 +188,28 @@ def test_evaluate_logs_test_metrics(tracked: tuple[TrainResult, Path]) -> None:
     assert {"figures/rollout_mse.png", "figures/conservation.png"} <= figures
 
 
+def test_the_run_lists_each_split_it_read_as_a_dataset_input(
+    tracked: tuple[TrainResult, Path],
+) -> None:
+    """Training logs the train and validation splits; evaluation adds the test split, once."""
+    result, _ = tracked
+    for _ in range(2):  # evaluating again links the same test input, not a second one
+        evaluate(result.run_id, DATASET, rollout_sims=2)
+    run = mlflow.get_run(result.run_id)
+    inputs = {
+        {t.key: t.value for t in i.tags}["mlflow.data.context"]: i
+        for i in run.inputs.dataset_inputs
+    }
+    assert len(run.inputs.dataset_inputs) == 3
+    assert set(inputs) == {"training", "validation", "test"}
+    test = inputs["test"]
+    assert test.dataset.name == DATASET
+    assert {t.key: t.value for t in test.tags}["split"] == "test"
+    assert {t.key: t.value for t in test.tags}["fingerprint"] == fingerprint(load_card(DATASET))
+    assert len({i.dataset.digest for i in inputs.values()}) == 3  # three splits, three digests
+    assert run.info.status == "FINISHED"  # logged through the client: the run is unchanged
+
+
 def test_evaluate_command_finds_the_latest_run(tracked: tuple[TrainResult, Path]) -> None:
     result, _ = tracked
     out = CliRunner().invoke(
@@ -192,6 +233,44 @@ def test_evaluate_on_another_dataset_keeps_its_own_keys(
     assert out["prefix"] == f"test/{other}/"
     assert "energy_drift" in out["curves"]  # a magnetic field does no work
     assert "momentum_drift" not in out["curves"]  # but it does turn the total momentum
-    metrics = mlflow.get_run(result.run_id).data.metrics
+    run = mlflow.get_run(result.run_id)
+    metrics = run.data.metrics
     assert f"test/{other}/mse" in metrics
+    tested = {
+        i.dataset.name
+        for i in run.inputs.dataset_inputs
+        if {t.key: t.value for t in i.tags}["mlflow.data.context"] == "test"
+    }
+    assert other in tested  # the split it was scored on, beside its own
     assert metrics["test/mse"] != metrics[f"test/{other}/mse"]
+
+
+def test_a_dataset_another_process_registered_meanwhile_is_linked(
+    tmp_path: Path,
+    data_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Two runs log one new dataset at once: the store registers it for one, refuses the
+    other's insert, and the other's second try links its run to the registered dataset."""
+    request.addfinalizer(partial(mlflow.set_tracking_uri, mlflow.get_tracking_uri()))
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    experiment = client.create_experiment("race")
+    other, mine = (client.create_run(experiment).info.run_id for _ in range(2))
+    log_inputs = mlflow.MlflowClient.log_inputs
+    tries: list[str] = []
+
+    def racing(self: mlflow.MlflowClient, run_id: str, datasets: Any = None) -> None:
+        tries.append(run_id)
+        if len(tries) == 1:  # the other process wins the insert between look-up and write
+            log_inputs(self, other, datasets=datasets)
+            raise MlflowException("UNIQUE constraint failed: datasets.experiment_id")
+        log_inputs(self, run_id, datasets=datasets)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "log_inputs", racing)
+    log_dataset_inputs(mine, DATASET, ("test",), data_root=data_root)
+    assert tries == [mine, mine]
+    linked = [client.get_run(r).inputs.dataset_inputs for r in (other, mine)]
+    assert [len(i) for i in linked] == [1, 1]
+    assert linked[0][0].dataset.digest == linked[1][0].dataset.digest

@@ -1,5 +1,6 @@
 """In a real browser, `fieldlab ui` lands on the runs table, two field runs stay visible, and
-pressing Compare on them shows their discovered fields side by side.
+pressing Compare on them shows their discovered fields side by side; from the experiments list,
+three clicks show the latest comparison's figure; the Models page names each run's model.
 
 Drives headless Chromium (Debian's ``chromium`` and ``chromedriver``) with Selenium against the
 MLflow UI started by ``fieldlab ui`` on a store holding two short field runs and a comparison.
@@ -23,10 +24,11 @@ from typing import Any
 
 import pytest
 import torch
+from PIL import Image
 
 import mlflow
 from fieldlab.training.config import TrainConfig
-from fieldlab.training.field_comparison import TABLE, compare_runs
+from fieldlab.training.field_comparison import FIGURE, SHOWN_WIDTH_PX, TABLE, compare_runs
 from fieldlab.training.particles.problem import FIELD_FIGURE
 from fieldlab.training.run import train
 
@@ -240,3 +242,72 @@ def test_the_comparison_table_names_both_runs(
 def _experiment(store: dict[str, Any]) -> str:
     mlflow.set_tracking_uri(store["uri"])
     return mlflow.get_run(store["comparison"]).info.experiment_id
+
+
+def test_three_clicks_from_the_experiments_list_show_both_fields_and_their_errors(
+    store: dict[str, Any], ui: str, browser: Any, tmp_path: Path
+) -> None:
+    """In a browser new to the UI: **Model training** (1), the experiment (2), the arrow that
+    expands its description (3); the latest comparison's figure is then whole on the page."""
+    from selenium.webdriver.common.by import By
+
+    base = ui.split("#")[0]
+    browser.get(f"{base}#/experiments")
+    browser.execute_script("window.localStorage.clear()")  # a first visit: GenAI mode
+    browser.refresh()
+    clicks: list[str] = []
+
+    def click(xpath: str) -> None:
+        _visible(browser, xpath, reload=not clicks).click()  # a real click: nothing covers it
+        clicks.append(xpath)
+        time.sleep(1)
+        browser.save_screenshot(str(tmp_path / f"click{len(clicks)}.png"))
+
+    name = mlflow.get_experiment(_experiment(store)).name
+    click("//*[@role='button' and normalize-space()='Model training']")
+    click(f"//a[normalize-space()='{name}']")
+    click("//button[@data-component-id='mlflow.experiment.metadata_editor.expand_button']")
+    figure = _visible(browser, f"//img[contains(@src, '{FIGURE}&run_uuid={store['comparison']}')]")
+    _wait(browser, lambda: figure.get_attribute("naturalWidth") != "0")
+    browser.save_screenshot(str(tmp_path / "latest_comparison.png"))
+    assert len(clicks) == 3
+    assert "/runs" in browser.current_url  # the runs page, above the runs table
+    # the comparison's own figure, whole: not cut by its box nor below the window
+    logged = Path(
+        mlflow.artifacts.download_artifacts(run_id=store["comparison"], artifact_path=FIGURE)
+    )
+    with Image.open(logged) as image:
+        width, height = image.size
+    assert int(figure.get_attribute("naturalWidth")) == width <= SHOWN_WIDTH_PX
+    assert int(figure.get_attribute("naturalHeight")) == height
+    box = browser.execute_script(_CLIPPED_BY, figure)
+    shown = figure.rect
+    assert shown["x"] + shown["width"] <= box["x"] + box["width"] + 1
+    assert shown["y"] + shown["height"] <= browser.execute_script("return innerHeight")
+    caption = figure.find_element(By.XPATH, "./preceding::p[1]").text
+    assert all(run in caption for run in RUNS), caption
+
+
+def test_the_models_page_names_each_model_after_its_run(
+    store: dict[str, Any], ui: str, browser: Any, tmp_path: Path
+) -> None:
+    base = ui.split("#")[0]
+    browser.get(f"{base}#/experiments/{_experiment(store)}/models")
+    browser.refresh()  # a fresh page: the description expanded by the test above folds again
+    for run in RUNS:
+        _visible(browser, f"//a[normalize-space()='field-{run}']")
+    browser.save_screenshot(str(tmp_path / "models.png"))
+
+
+_CLIPPED_BY = """
+let e = arguments[0].parentElement;
+while (e && getComputedStyle(e).overflowX === 'visible') e = e.parentElement;
+return (e || document.documentElement).getBoundingClientRect();
+"""
+"""The rectangle of the nearest box around an element that crops what overflows it."""
+
+
+def _wait(browser: Any, done: Callable[[], bool]) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, WAIT_S).until(lambda _: done())

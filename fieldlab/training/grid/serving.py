@@ -7,7 +7,8 @@ sizes and stencil), served by :mod:`fieldlab.training.served_model`. ``predict``
 arrays, one per state field, ``(B, ny, nx)`` each, in physical units, and returns the same fields
 one saved frame later (for ``enf``: the forecast of the fields' latents, flowed one time unit).
 
->>> model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+>>> from fieldlab.training.tracking import run_model_uri
+>>> model = mlflow.pyfunc.load_model(run_model_uri(run_id))
 >>> model.predict({"concentration": u})["concentration"].shape
 (B, ny, nx)
 """

@@ -6,7 +6,8 @@ served by :mod:`fieldlab.training.served_model`. ``predict`` takes a dict of arr
 mass), for a model conditioned on the observed history ``context`` ``(B, P, C, 2 D)``, in physical
 units, and returns the target-frame ``position`` and ``velocity`` ``(B, P, D)``.
 
->>> model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+>>> from fieldlab.training.tracking import run_model_uri
+>>> model = mlflow.pyfunc.load_model(run_model_uri(run_id))
 >>> model.predict({"position": x, "velocity": v, "scalar": q})["position"].shape
 (B, P, D)
 """
