@@ -8,6 +8,10 @@ imports Typer.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -95,5 +99,34 @@ app.command("ui")(ui_command)
 app.command("leaderboard")(leaderboard_command)
 
 
+def main() -> None:
+    """The ``fieldlab`` console script: the app, then an exit without the interpreter's teardown.
+
+    Tearing down a process that has loaded torch, MLflow, Numba and Dask (clearing every module
+    and freeing every object one by one) takes one to two seconds after the work is done and
+    its output written. A handler registered before the command runs, so that it runs after
+    every other exit handler (they run in reverse order) and after non-daemon threads are
+    joined, flushes the standard streams and ends the process with the command's status.
+    """
+    status = [1]
+    atexit.register(_leave, status)
+    try:
+        app()
+    except SystemExit as exit_:
+        code = exit_.code
+        status[0] = code if isinstance(code, int) else (0 if code is None else 1)
+        raise
+    except KeyboardInterrupt:
+        status[0] = 130
+        raise
+
+
+def _leave(status: list[int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to write
+            stream.flush()
+    os._exit(status[0])
+
+
 if __name__ == "__main__":
-    app()
+    main()
