@@ -87,6 +87,18 @@ class Edges:
         out = msg.new_zeros(self.n_nodes, msg.shape[-1])
         return out.index_add(0, self.dst, msg)
 
+    def weighted_sum(self, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        r""":math:`\sum_{j \to i} w_{ji} \odot h_j` for node features ``h (N, ...)`` and edge
+        weights ``w (E, ...)`` of the same trailing shape: ``(N, ...)``.
+
+        On a regular layout the product is formed in an ``(N, k, ...)`` view, so the backward
+        pass multiplies by the sum's broadcast gradient without copying it."""
+        hj = h.index_select(0, self.src)
+        if self.degree is not None:
+            shape = (self.n_nodes, self.degree, *h.shape[1:])
+            return (hj.view(shape) * w.view(shape)).sum(1)
+        return h.new_zeros(h.shape).index_add(0, self.dst, hj * w)
+
     def mean(self, msg: torch.Tensor) -> torch.Tensor:
         """Mean of incoming edge messages per node (0 for a node without any)."""
         return self.sum(msg) / self.in_degree.to(msg.dtype)

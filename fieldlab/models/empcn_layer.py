@@ -28,6 +28,17 @@ the concatenation). Every input of every MLP is invariant, so :math:`h` is invar
 A layer updates only the ranks it is built for: the last layer of a network needs only the
 relations into rank 0.
 
+Initialisation: the last layers of :math:`\phi_x` and :math:`\phi_v` start near zero (Xavier
+gain :math:`10^{-3}`, :math:`\phi_v`'s bias zero), so a fresh network leaves the particles where
+they are and the velocity term grows only as training rewards it. With a default-initialised
+:math:`\phi_v`, as in EGNN, the coupled network fed its own displacement back: the cells'
+invariants (squared lengths and areas, summed over many cells) gave :math:`h_0` entries up to
+180 to 520 on batches of spread-out n-body states (EGNN's: 10 to 30), the velocity terms moved
+the particles by up to four times the true displacement, each later layer recomputed larger
+invariants from the moved positions, and gradient norms reached :math:`10^6` (EGNN's: a few
+hundred). On ``egnn-charged-3d`` (300 simulations, 15 epochs) two of five seeds then ended at a
+validation MSE above 3 and two at 0.13 to 0.18; started near zero, all five reach 0.053 to 0.057.
+
 Shapes: ``h`` a tuple ``(N, H), (M1, H), (M2, H)``; ``x, v (N, D)``; ``invariants[r] (R, k_r)``.
 """
 
@@ -98,6 +109,9 @@ class EMPCNLayer(nn.Module):
         nn.init.xavier_uniform_(last.weight, gain=0.001)
         self.coord = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), last)
         self.vel = _mlp(hidden, hidden, 1)
+        # the velocity term starts near zero too (see the module docstring)
+        nn.init.xavier_uniform_(self.vel[2].weight, gain=0.001)
+        nn.init.zeros_(self.vel[2].bias)
         self.update = update
         self.coord_clip = coord_clip
 

@@ -23,16 +23,49 @@ by a linear layer of its own, :math:`k = W_s b`, :math:`k^{\text{fib}} = W_f b`,
 lets every particle interact with itself). Spatial and fibre mixing being separate, a block costs
 :math:`O(E O C + N O^2 C)` rather than the :math:`O(E O^2 C)` of a full convolution.
 
+Layout: every tensor of a block, and every gradient, stays contiguous with channels last. The
+spatial sum multiplies in an ``(N, k, O, C)`` view
+(:meth:`~fieldlab.models.edges.Edges.weighted_sum`), and the fibre sum runs as one batched
+matrix product over a leading channel axis in its own autograd function (:class:`_FiberMix`).
+Written as an ``einsum``, the fibre sum copied each channel's matrix separately and handed the
+spatial products their gradients in a transposed layout: a training step spent about a third of
+its time outside matrix products, against a fifth now.
+
 Shapes: ``f (N, O, C)``, ``spatial_basis (E, O, B)``, ``self_basis (B,)``,
 ``fiber_basis (O, O, B)``; ``src``, ``dst`` ``(E,)`` index the edges :math:`j \to i`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from fieldlab.models.edges import Edges
+
+
+class _FiberMix(torch.autograd.Function):
+    r""":math:`u_{npc} = \sum_q k_{pqc}\, g_{nqc}` for ``g (N, O, C)`` and ``k (O, O, C)``: for each
+    channel an ``(N, O) x (O, O)`` product, batched over a leading channel axis. Operands are
+    copied into that layout, so every product reads contiguous matrices, and results and
+    gradients come back contiguous in ``(N, O, C)`` (autograd through permuted views would hand the
+    layers before it gradients in the permuted layout, slowing every elementwise product there)."""
+
+    @staticmethod
+    def forward(ctx: Any, g: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        gc = g.permute(2, 0, 1).contiguous()  # (C, N, O)
+        kc = k.permute(2, 1, 0).contiguous()  # (C, O_q, O_p)
+        ctx.save_for_backward(gc, kc)
+        return torch.bmm(gc, kc).permute(1, 2, 0).contiguous()
+
+    @staticmethod
+    def backward(ctx: Any, du: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gc, kc = ctx.saved_tensors
+        duc = du.permute(2, 0, 1).contiguous()  # (C, N, O_p)
+        dg = torch.bmm(duc, kc.transpose(1, 2)).permute(1, 2, 0).contiguous()
+        dk = torch.bmm(gc.transpose(1, 2), duc).permute(2, 1, 0)  # (O_p, O_q, C)
+        return dg, dk
 
 
 class PonitaBlock(nn.Module):
@@ -58,11 +91,9 @@ class PonitaBlock(nn.Module):
         self_basis: torch.Tensor,
         fiber_basis: torch.Tensor,
     ) -> torch.Tensor:
-        n, o, c = f.shape
-        kernel = self.spatial(spatial_basis)  # (E, O, C)
-        msg = f.index_select(0, edges.src) * kernel
-        g = edges.sum(msg.view(-1, o * c)).view(n, o, c) + f * self.spatial(self_basis)
-        fib = self.fiber(fiber_basis)  # (O, O, C): kernel of o . o'
-        u = torch.einsum("nqc,pqc->npc", g, fib) / o + self.bias
+        """``f (N, O, C)`` after the block (see the module docstring for the maths and shapes)."""
+        o = f.shape[1]
+        g = edges.weighted_sum(f, self.spatial(spatial_basis)) + f * self.spatial(self_basis)
+        u = _FiberMix.apply(g, self.fiber(fiber_basis) / o) + self.bias
         upd = self.narrow(nn.functional.gelu(self.widen(self.norm(u))))
         return f + self.scale * upd

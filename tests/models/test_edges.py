@@ -49,6 +49,25 @@ def test_pair_sum_and_mean_match_index_operations_with_gradients(kind: str) -> N
     torch.testing.assert_close(edges.mean(w), summed / count, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("kind", list(SPECS))
+def test_weighted_sum_matches_a_sum_over_each_nodes_incoming_edges_with_gradients(
+    kind: str,
+) -> None:
+    g = _graph(kind)
+    src, dst = g.edges()
+    gen = torch.Generator().manual_seed(3)
+    h = torch.randn(g.num_nodes(), 4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(len(src), 4, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    got = Edges.of(g).weighted_sum(h, w)
+    want = torch.stack([(w[dst == i] * h[src[dst == i]]).sum(0) for i in range(g.num_nodes())])
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-14)
+    probe = torch.randn(want.shape, generator=gen, dtype=torch.float64)
+    grads = torch.autograd.grad((got * probe).sum(), (h, w))
+    for a, b in zip(grads, torch.autograd.grad((want * probe).sum(), (h, w)), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
+        assert a.is_contiguous()
+
+
 def test_a_knn_graph_that_links_every_pair_is_recognised_as_full_only_in_full_order() -> None:
     g = _graph("knn", n_particles=4)  # k = 3 = P - 1: every pair, in order of distance
     edges = Edges.of(g)

@@ -3,10 +3,12 @@ and the network is exactly E(n) x permutation equivariant and can fit a few simu
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from fieldlab.models import EMPCN, GraphSpec, build_graph, build_model
+from fieldlab.models import EMPCN, GraphSpec, Linear, build_graph, build_model
 from fieldlab.models.cell_complex import RELATIONS, CellComplex, lift, lift_edges
 from fieldlab.models.graphs import full_edges
 from fieldlab.testing import assert_equivariant
@@ -122,12 +124,40 @@ def test_the_decoupled_variant_lifts_cells_from_each_particles_nearest_neighbour
     assert decoupled.n_cells[2] < coupled.n_cells[2] == 40
 
 
+SPREAD = (30, 40)
+"""Frames of the n-body task: the particles have spread out (pairwise squared distances up to
+about 40), the regime in which a network that moves them at initialisation feeds its own
+displacement back through the cells' invariants."""
+
+
 @pytest.mark.parametrize("decoupled", [False, True])
-def test_empcn_overfits_four_simulations(decoupled: bool) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_at_initialisation_empcn_leaves_the_particles_almost_where_they_are(
+    decoupled: bool, seed: int
+) -> None:
+    """The velocity and coordinate heads start near zero, so the predicted displacement is a few
+    percent of the true one (it was 0.3 to 1.5 times it with a default-initialised velocity
+    head, and the coupled invariants then grew with it)."""
+    b = charged_batch(3, 6, seed=1, frames=SPREAD)
+    torch.manual_seed(seed)
+    x, _ = predict(EMPCN(2, 1, decoupled=decoupled), b.position, b.velocity, b.charge)
+    moved = (x - b.position).norm(dim=-1).mean()
+    assert moved < 0.05 * (b.target_position - b.position).norm(dim=-1).mean()
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_empcn_at_its_published_size_fits_spread_simulations_far_below_the_linear_baseline(
+    decoupled: bool,
+) -> None:
+    """300 Adam steps at the training learning rate on six simulations: below a fortieth of the
+    constant-velocity baseline's loss (measured 1/120 coupled, 1/70 decoupled; before the velocity
+    head started near zero, 1/2.6 and 1/31)."""
+    b = charged_batch(3, 6, seed=1, frames=SPREAD)
+    baseline = fit_losses(Linear(), b, steps=300, lr=3e-2)[-1]
     torch.manual_seed(0)
-    model = EMPCN(2, 1, hidden=32, layers=2, decoupled=decoupled)
-    losses = fit_losses(model, charged_batch(3, 4, seed=1), steps=200)
-    assert min(losses[-10:]) < losses[0] / 100, (losses[0], losses[-1])
+    losses = fit_losses(EMPCN(2, 1, decoupled=decoupled), b, steps=300, lr=5e-4)
+    assert all(math.isfinite(v) for v in losses)
+    assert min(losses[-10:]) < baseline / 40, (baseline, losses[0], min(losses[-10:]))
 
 
 def test_build_model_gives_empcn_egnns_n_body_size() -> None:
