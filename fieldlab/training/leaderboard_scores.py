@@ -2,10 +2,12 @@
 
 A run's row is read from what its run logged: ``test/mse`` and ``test/equivariance_error``
 (:func:`fieldlab.training.evaluate.evaluate`, on the test split), ``epochs`` and
-``wall_time_s`` (the run's whole training time, over every session if it was resumed), the
-training samples ``n_train`` (a param) and ``n_parameters`` (the model's trainable parameters,
-logged by the leaderboard). Training throughput is ``n_train * epochs / wall_time_s``: samples
-per second of training wall time, validation and checkpoints included.
+``wall_time_s`` (the run's whole training time, over every session if it was resumed),
+``train_time_s`` (the part of it spent in training passes), the training samples ``n_train``
+(a param) and ``n_parameters`` (the model's trainable parameters, logged by the leaderboard).
+Training throughput is ``n_train * epochs / train_time_s``: samples per second of the training
+passes alone, so that a model's validation (of however many simulations) does not count
+against its speed; runs logged before ``train_time_s`` existed fall back to ``wall_time_s``.
 
 A model's row summarises its seeds: the mean and the sample standard deviation (``ddof = 1``;
 undefined, NaN, for one seed) of the test MSE, and the means of the rest. Nothing here selects
@@ -52,6 +54,7 @@ class RunScore:
                 "evaluated; rerun the leaderboard, which finishes and evaluates it"
             )
         wall = metrics["wall_time_s"]
+        training = metrics.get("train_time_s", wall)
         samples = int(params["n_train"]) * metrics["epochs"]
         return cls(
             model=run.data.tags["model"],
@@ -59,7 +62,7 @@ class RunScore:
             run_id=run.info.run_id,
             test_mse=metrics["test/mse"],
             n_parameters=int(metrics[N_PARAMETERS]),
-            samples_per_s=samples / wall if wall > 0 else math.nan,
+            samples_per_s=samples / training if training > 0 else math.nan,
             wall_time_s=wall,
             equivariance_error=metrics["test/equivariance_error"],
         )

@@ -295,8 +295,10 @@ class Trainer:
         losses = self.train_epoch()
         if losses is None:
             return None
+        train_s = time.perf_counter() - t0
         train_loss, train_mse = losses
         metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
+        metrics["train_time_s"] = train_s
         metrics.update(self.objective.epoch_metrics(st.epoch))
         last = st.epoch + 1 >= st.planned_epochs
         if (st.epoch + 1) % cfg.val_every == 0 or last:

@@ -342,7 +342,10 @@ def train(
                 model_uri=model_uri,
                 dataset=validation,
             )
-            mlflow.log_metrics({"epochs": st.epoch, "wall_time_s": st.elapsed_s})
+            train_s = sum(h.get("train_time_s", 0.0) for h in st.history)
+            mlflow.log_metrics(
+                {"epochs": st.epoch, "wall_time_s": st.elapsed_s, "train_time_s": train_s}
+            )
             figures.close()
             mlflow.set_tag("fieldlab.state", "complete")
         figures.close()

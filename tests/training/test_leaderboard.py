@@ -17,7 +17,7 @@ import mlflow
 from fieldlab.cli import app
 from fieldlab.errors import TrainingError
 from fieldlab.training.leaderboard import Leaderboard, leaderboard
-from fieldlab.training.leaderboard_scores import RunScore, format_table, summarise
+from fieldlab.training.leaderboard_scores import N_PARAMETERS, RunScore, format_table, summarise
 from fieldlab.viz.leaderboard import leaderboard_figure
 from tests.training.conftest import DATASET
 
@@ -130,6 +130,8 @@ def test_the_table_holds_each_models_mean_and_sd_of_its_runs_logged_test_mse(flo
         assert row.equivariance_error < 1e-5  # both models are exactly E(n)-equivariant
         assert row.samples_per_s > 0
         assert row.wall_time_s > 0
+        for r in runs:  # the training passes are part of the run's time, validation the rest
+            assert 0 < r.data.metrics["train_time_s"] < r.data.metrics["wall_time_s"]
     assert board.rows[0].n_parameters != board.rows[1].n_parameters
 
 
@@ -236,3 +238,19 @@ def test_a_row_of_a_run_that_was_never_evaluated_names_the_run_and_the_fix(workd
         mlflow.log_metrics({"epochs": 2, "wall_time_s": 1.0})
     with pytest.raises(TrainingError, match=rf"run {run.info.run_id} lacks test/mse.*rerun"):
         RunScore.from_run(mlflow.get_run(run.info.run_id))
+
+
+def test_throughput_counts_the_training_passes_not_validation(workdir: Path) -> None:
+    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'store.db'}")
+    mlflow.set_experiment("throughput")
+    base = {"test/mse": 0.01, "test/equivariance_error": 1e-7, "epochs": 4, N_PARAMETERS: 10}
+    ids = []
+    for extra in ({"wall_time_s": 10.0, "train_time_s": 2.0}, {"wall_time_s": 10.0}):
+        with mlflow.start_run(tags={"model": "egnn"}) as run:
+            mlflow.log_params({"seed": 0, "n_train": 50})
+            mlflow.log_metrics({**base, **extra})
+        ids.append(run.info.run_id)
+    timed, older = (RunScore.from_run(mlflow.get_run(i)) for i in ids)
+    assert timed.samples_per_s == pytest.approx(50 * 4 / 2.0)  # validation time left out
+    assert timed.wall_time_s == 10.0
+    assert older.samples_per_s == pytest.approx(50 * 4 / 10.0)  # logged before: wall time
