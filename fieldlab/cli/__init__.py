@@ -119,6 +119,7 @@ def main() -> None:
     except KeyboardInterrupt:
         status[0] = 130
         raise
+    status[0] = 0  # returned without SystemExit (Click's standalone mode always raises one)
 
 
 def _leave(status: list[int]) -> None:
