@@ -298,7 +298,7 @@ class Trainer:
         train_s = time.perf_counter() - t0
         train_loss, train_mse = losses
         metrics = {"train_loss": train_loss, "train_mse": train_mse, "lr": lr}
-        metrics["train_time_s"] = train_s
+        metrics["epoch_train_time_s"] = train_s
         metrics.update(self.objective.epoch_metrics(st.epoch))
         last = st.epoch + 1 >= st.planned_epochs
         if (st.epoch + 1) % cfg.val_every == 0 or last:

@@ -342,7 +342,7 @@ def train(
                 model_uri=model_uri,
                 dataset=validation,
             )
-            train_s = sum(h.get("train_time_s", 0.0) for h in st.history)
+            train_s = sum(h.get("epoch_train_time_s", 0.0) for h in st.history)
             mlflow.log_metrics(
                 {"epochs": st.epoch, "wall_time_s": st.elapsed_s, "train_time_s": train_s}
             )
