@@ -346,7 +346,7 @@ def train(
             mlflow.log_metrics(
                 {"epochs": st.epoch, "wall_time_s": st.elapsed_s, "train_time_s": train_s}
             )
-            figures.close()
+            figures.wait()  # every figure is logged before the run says it is complete
             mlflow.set_tag("fieldlab.state", "complete")
         figures.close()
         st = trainer.state
