@@ -30,8 +30,12 @@ def open_dataset(
     *,
     data_root: PathLike | None = None,
     catalog: PathLike | None = None,
+    dask: bool = True,
 ) -> xr.Dataset:
-    """The lazy (dask-backed) xarray Dataset of ``split`` of dataset ``name``.
+    """The lazy xarray Dataset of ``split`` of dataset ``name``: dask-backed, or with
+    ``dask=False`` backed by xarray's lazily indexed zarr arrays, which read what is indexed when
+    it is asked for (for callers that read whole variables at once, such as the training loaders:
+    importing dask and scheduling its graph cost them about half a second a run).
 
     Variables are ``position``, ``velocity`` ``(sim, time, particle, space)`` and the system's
     per-particle, pair and source variables; ``attrs["normalisation"]`` holds the training split's
@@ -50,7 +54,8 @@ def open_dataset(
         )
     import xarray as xr  # here, not at import: generation and listings never need it
 
-    return xr.open_zarr(loc.store, group=split, consolidated=False, zarr_format=3)
+    chunks = "auto" if dask else None
+    return xr.open_zarr(loc.store, group=split, consolidated=False, zarr_format=3, chunks=chunks)
 
 
 def open_statistics(

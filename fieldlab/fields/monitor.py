@@ -241,7 +241,7 @@ class SimulationFieldMonitor:
 
 def shared_sources(dataset: str, data_root: str | os.PathLike[str] | None) -> np.ndarray | None:
     """The sources ``(K, D)`` of a dataset's one shared field, where it stores them."""
-    ds = open_dataset(dataset, "val", data_root=data_root)
+    ds = open_dataset(dataset, "val", data_root=data_root, dask=False)
     src = ds.get("source_position")
     return None if src is None or src.ndim != 2 else np.asarray(src.values, dtype=np.float64)
 

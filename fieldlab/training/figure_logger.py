@@ -8,7 +8,9 @@ the PNG and writing it to the tracking store, needs neither the model nor the lo
 :class:`~mlflow.tracking.MlflowClient` with the run's id (MLflow's active run is per thread).
 Figures are handed over whole and never touched again by the caller (the figure modules in
 :mod:`fieldlab.viz` build them on :class:`~matplotlib.figure.Figure` directly, without pyplot's
-shared state, for this).
+shared state, for this). A figure is rasterised once: logged again (the best epoch's figures as
+artifacts at the end of a run), its pixels are kept from the first time, for as long as the
+caller holds the figure.
 
 :meth:`FigureLogger.wait` blocks until everything queued is logged and re-raises the first
 error (a tracking store that stopped answering fails the run as it would on the training
@@ -17,9 +19,11 @@ thread); the run waits before it reads its artifacts back or ends.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 from matplotlib.figure import Figure
 from mlflow.tracking import MlflowClient
 
@@ -34,6 +38,7 @@ class FigureLogger:
         self.client = client or MlflowClient()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldlab-figures")
         self._pending: list[Future[None]] = []
+        self._pixels: weakref.WeakKeyDictionary[Figure, np.ndarray] = weakref.WeakKeyDictionary()
 
     def image_series(self, figures: Mapping[str, Figure], step: int) -> None:
         """Queue ``figures`` as images ``key`` at ``step`` (MLflow's image series by step)."""
@@ -42,10 +47,20 @@ class FigureLogger:
 
     def artifact(self, fig: Figure, path: str) -> None:
         """Queue ``fig`` as the PNG artifact ``path`` of the run."""
-        self._pending.append(self._pool.submit(self.client.log_figure, self.run_id, fig, path))
+        self._pending.append(self._pool.submit(self._log_artifact, fig, path))
+
+    def _image(self, fig: Figure) -> np.ndarray:
+        """``fig``'s RGB pixels ``(H, W, 3)``, rasterised on its first use only."""
+        pixels = self._pixels.get(fig)
+        if pixels is None:
+            pixels = self._pixels[fig] = figure_image(fig)
+        return pixels
 
     def _log_image(self, fig: Figure, key: str, step: int) -> None:
-        self.client.log_image(self.run_id, figure_image(fig), key=key, step=step)
+        self.client.log_image(self.run_id, self._image(fig), key=key, step=step)
+
+    def _log_artifact(self, fig: Figure, path: str) -> None:
+        self.client.log_image(self.run_id, self._image(fig), artifact_file=path)
 
     def wait(self) -> None:
         """Block until every queued figure is logged; re-raise the first failure."""

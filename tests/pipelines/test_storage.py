@@ -29,6 +29,10 @@ def test_generate_verify_and_open_on_an_object_store(catalog: Path) -> None:
     ds = open_dataset(NAME, "val", data_root=root, catalog=catalog)
     ref = simulate("charged", 60, ds.attrs["split_seed"], ds.attrs["params"])
     np.testing.assert_array_equal(ds.position.values, ref.position)
+    direct = open_dataset(NAME, "val", data_root=root, catalog=catalog, dask=False)
+    assert ds.position.chunks is not None
+    assert direct.position.chunks is None  # no dask arrays
+    np.testing.assert_array_equal(direct.position.isel(sim=slice(1, 3)).values, ref.position[1:3])
     assert not fs.exists(loc.lock)  # the writer lock was taken in the object store and released
 
     # damage in the object store is found and repaired there too

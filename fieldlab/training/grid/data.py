@@ -152,7 +152,7 @@ def grid_task(name: str, *, data_root: PathLike | None = None) -> GridTask:
             f"dataset {name!r} holds particle trajectories (simulator {card.simulator}), not grid "
             "fields"
         )
-    ds = open_dataset(name, "train", data_root=data_root)
+    ds = open_dataset(name, "train", data_root=data_root, dask=False)
     frames = task_frames(card, ds.sizes["time"])
     if frames.horizon != 1:
         raise TrainingError(
@@ -200,7 +200,7 @@ def load_fields(
     ``dataset`` reads another dataset with the same fields (default: the task's own).
     """
     name = dataset or task.dataset
-    ds = open_dataset(name, split, data_root=data_root).isel(sim=sims)
+    ds = open_dataset(name, split, data_root=data_root, dask=False).isel(sim=sims)
     missing = [f for f in task.fields if f not in ds.data_vars]
     if missing:
         raise TrainingError(
@@ -214,7 +214,7 @@ def load_static(task: GridTask, *, data_root: PathLike | None = None) -> np.ndar
     """``(ny, nx, C_s)`` static inputs of ``task`` (``C_s = 0`` without any)."""
     if not task.statics:
         return np.zeros((task.mesh.ny, task.mesh.nx, 0))
-    ds = open_dataset(task.dataset, "train", data_root=data_root)
+    ds = open_dataset(task.dataset, "train", data_root=data_root, dask=False)
     return np.stack([ds[s].values for s in task.statics], axis=-1)
 
 

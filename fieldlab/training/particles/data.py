@@ -128,7 +128,7 @@ def _scalar_name(ds: xr.Dataset, choice: str) -> str | None:
 
 
 def _open(name: str, split: str, data_root: PathLike | None) -> xr.Dataset:
-    ds = open_dataset(name, split, data_root=data_root)
+    ds = open_dataset(name, split, data_root=data_root, dask=False)
     missing = [v for v in ("position", "velocity") if v not in ds.data_vars]
     if missing:
         raise TrainingError(
