@@ -1,7 +1,9 @@
 """Where a run computes: the ``device`` setting (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
 
-Samples stay in host memory; each batch's graph is built on the model's device from its states
-(:class:`~fieldlab.models.batch.GraphBatch`), predictions and losses are computed there, and
+Samples stay in host memory; each batch moves to the model's device once, by :func:`to_device`
+(from pinned memory, so the copy runs while the host goes on queueing work), its graph is built
+there from its states (:class:`~fieldlab.models.batch.GraphBatch`), predictions and losses are
+computed there, and
 everything saved loads on the CPU (checkpoints are read onto it, the logged model's weights
 are saved from it), so a model trained on a GPU resumes, serves and is evaluated on a machine
 without one. ``auto`` picks
@@ -39,3 +41,15 @@ def resolve_device(name: str) -> torch.device:
     elif device.type != "cpu":
         raise TrainingError(f"device {name!r} is not supported; choose auto, cpu, cuda or cuda:N")
     return device
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device``: a host tensor bound for a CUDA device is copied into pinned memory
+    first and sent asynchronously (a copy from pageable memory holds the host until it is done;
+    torch's pinned-memory allocator keeps the staging buffer until the copy has finished); a
+    tensor already there is returned as it is."""
+    if t.device == device:
+        return t
+    if device.type == "cuda" and t.device.type == "cpu" and not t.is_pinned():
+        t = t.pin_memory()
+    return t.to(device, non_blocking=True)

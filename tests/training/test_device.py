@@ -11,7 +11,7 @@ import torch
 import mlflow
 from fieldlab.errors import TrainingError
 from fieldlab.training import checkpoint
-from fieldlab.training.device import resolve_device
+from fieldlab.training.device import resolve_device, to_device
 from fieldlab.training.particles.data import load_task
 from fieldlab.training.run import train
 from fieldlab.training.runs import load_forecaster_from_run
@@ -24,6 +24,21 @@ def test_auto_takes_a_gpu_only_when_there_is_one() -> None:
     want = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == want
     assert resolve_device("cpu") == torch.device("cpu")
+
+
+def test_a_tensor_already_on_its_device_is_not_copied() -> None:
+    t = torch.arange(6.0).reshape(2, 3)
+    assert to_device(t, torch.device("cpu")) is t
+
+
+@cuda
+def test_a_host_batch_reaches_the_gpu_whole_through_pinned_memory() -> None:
+    t = torch.randn(100, 5, 3, dtype=torch.float64)
+    on_gpu = to_device(t, torch.device("cuda"))
+    assert on_gpu.device.type == "cuda"
+    assert not t.is_pinned()  # the caller's tensor is left as it was
+    torch.testing.assert_close(on_gpu.cpu(), t, rtol=0, atol=0)
+    assert to_device(on_gpu, on_gpu.device) is on_gpu
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,7 @@ from fieldlab.errors import TrainingError
 from fieldlab.models import Mesh
 from fieldlab.models.enf import ENFForecaster, ENFOptions
 from fieldlab.training.config import TrainConfig
+from fieldlab.training.device import to_device
 from fieldlab.training.grid.data import GridTask
 from fieldlab.training.grid.settings import ENFSettings
 
@@ -236,7 +237,7 @@ class ENFObjective:
         gen = self._generator(epoch, batch)
         b, t, m = batch.values.shape[:3]
         sample = torch.randperm(m, generator=gen)[: self.points].to(model.coords.device)
-        values = batch.values.to(model.coords.device, non_blocking=True)
+        values = to_device(batch.values, model.coords.device)
         if stage == 1:
             frame = torch.randint(t, (b,), generator=gen).to(values.device)
             fields = values[torch.arange(b, device=values.device), frame]

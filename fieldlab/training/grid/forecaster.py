@@ -28,6 +28,7 @@ from torch import nn
 from fieldlab.models import Mesh, MeshSpec, build_grid_model, build_mesh_graph
 from fieldlab.models.batch import GraphBatch
 from fieldlab.models.mesh_graph import EDGE_FEATURES
+from fieldlab.training.device import to_device
 
 
 class GridForecaster(nn.Module):
@@ -91,7 +92,7 @@ class GridForecaster(nn.Module):
     def forward(self, state: torch.Tensor) -> torch.Tensor:
         """The state one saved frame later, ``(B, ny, nx, C)``, in physical units, on this
         forecaster's device (a state elsewhere moves there first)."""
-        state = state.to(self.mean.device, non_blocking=True)
+        state = to_device(state, self.mean.device)
         return state + self.delta_std * self.increment(state)
 
     @torch.no_grad()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from fieldlab.training.config import TrainConfig
+from fieldlab.training.device import to_device
 from fieldlab.training.grid.data import GridPairs
 from fieldlab.training.grid.forecaster import GridForecaster
 
@@ -23,7 +24,7 @@ from fieldlab.training.grid.forecaster import GridForecaster
 def _increment_errors(model: GridForecaster, part: GridPairs) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised increment error and its physical counterpart, ``(B, ny, nx, C)`` each."""
     scale = model.delta_std
-    state, target = (t.to(scale.device, non_blocking=True) for t in (part.state, part.target))
+    state, target = (to_device(t, scale.device) for t in (part.state, part.target))
     err = model.increment(state) - (target - state) / scale
     return err, err * scale
 

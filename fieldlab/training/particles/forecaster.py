@@ -18,6 +18,7 @@ from torch import nn
 
 from fieldlab.models import FieldOptions, GraphSpec, Prediction, build_graph, build_model
 from fieldlab.models.batch import GraphBatch
+from fieldlab.training.device import to_device
 
 
 class Forecaster(nn.Module):
@@ -76,7 +77,7 @@ class Forecaster(nn.Module):
         device = self.position_scale.device
 
         def there(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.to(device, non_blocking=True)
+            return None if t is None else to_device(t, device)
 
         return build_graph(
             there(position), there(velocity), there(scalar), self.spec, context=there(context)
