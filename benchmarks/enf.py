@@ -11,12 +11,19 @@ training horizon. Baselines named in each row:
 3. ``heat-sphere``: ENF's nRMSE inside / outside, against persistence.
 4. ``navier-stokes-torus``: the equivariant ENF against its ablation (absolute positions,
    ``equivariant: false``); the ratio is ablation / equivariant.
+5. Equivariance on the torus: the forecast from a test field shifted by whole cells against the
+   shifted forecast, relative max error over the first ``--equivariance-sims`` test fields, for
+   ENF and the ablation, from the logged models.
+
+Then each run's training wall time and samples/s (training trajectories x epochs / training
+time).
 
     python benchmarks/enf.py                        # the full protocol (hours on a GPU)
+    python benchmarks/enf.py --small --minutes 10   # the full cards, the CPU preset (CPU hours)
     python benchmarks/enf.py --quick --minutes 2    # mini datasets, the CPU preset (a smoke run)
 
-``--quick`` uses the ``-mini`` cards and :meth:`~fieldlab.models.enf.ENFOptions.small`; its
-numbers say that the pipeline runs, not how ENF compares.
+``--small`` trains :meth:`~fieldlab.models.enf.ENFOptions.small`; ``--quick`` also uses the
+``-mini`` cards, and its numbers say that the pipeline runs, not how ENF compares.
 """
 
 from __future__ import annotations
@@ -24,31 +31,59 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import numpy as np
+import torch
+
 import mlflow
+from fieldlab.catalog import open_dataset
 from fieldlab.models.enf import ENFOptions
 from fieldlab.pipelines.pipeline import generate
 from fieldlab.training.config import TrainConfig
 from fieldlab.training.evaluate import evaluate
 from fieldlab.training.run import train
+from fieldlab.training.runs import load_forecaster_from_run
+
+COSTS: list[tuple[str, str, float, float]] = []
+"""(dataset, model, training seconds, training samples/s) of every run, in order."""
 
 
-def run(dataset: str, model: str, args: argparse.Namespace, **settings: Any) -> dict[str, float]:
-    """Train ``model`` on ``dataset`` within the budget, evaluate it; its ``test/`` metrics."""
+def run(dataset: str, model: str, args: argparse.Namespace, **settings: Any) -> dict[str, Any]:
+    """Train ``model`` on ``dataset`` within the budget, evaluate it; its ``test/`` metrics
+    (and its run id under ``run_id``)."""
     common: dict[str, Any] = {
         "dataset": dataset, "model": model, "epochs": args.epochs, "lr": args.lr,
         "batch_size": args.batch_size, "time_budget_s": 60 * args.minutes, "patience": None,
         "experiment": "benchmark-enf", "seed": args.seed, "device": args.device,
     }  # fmt: skip
+    label = model
     if model == "enf":
-        options = ENFOptions.small() if args.quick else ENFOptions()
+        options = ENFOptions.small() if args.small else ENFOptions()
         options = options.model_copy(update=settings.pop("options", {}))
         common["enf"] = {"options": options.model_dump(), "observed_fractions": [0.1]}
+        label = "enf" if options.equivariant else "enf ablation"
     if args.max_train:
         common["max_train"] = args.max_train
     result = train(TrainConfig(**{**common, **settings}), progress=False)
     evaluate(result.run_id, dataset, rollout_sims=args.rollout_sims)
-    metrics = mlflow.get_run(result.run_id).data.metrics
-    return {k.removeprefix("test/"): v for k, v in metrics.items() if k.startswith("test/")}
+    logged = mlflow.get_run(result.run_id).data
+    n_train = int(logged.params.get("n_train", 0)) or float("nan")
+    seconds = logged.metrics["train_time_s"]
+    COSTS.append((dataset, label, seconds, n_train * logged.metrics["epochs"] / seconds))
+    out: dict[str, Any] = {
+        k.removeprefix("test/"): v for k, v in logged.metrics.items() if k.startswith("test/")
+    }
+    return out | {"run_id": result.run_id}
+
+
+def shift_error(run_id: str, dataset: str, sims: int, steps: int = 9) -> float:
+    """max |F(shift u) - shift F(u)| / max |F(u)| over the first ``sims`` test fields, the shift
+    by (5, 3) whole cells, forecasting ``steps`` frames."""
+    model = load_forecaster_from_run(run_id).to(torch.float64)
+    ds = open_dataset(dataset, "test", dask=False)
+    u0 = np.stack([ds[f].values[:sims, 0] for f in model.fields], axis=-1)
+    a = model.rollout(u0, steps)
+    b = model.rollout(np.roll(u0, (5, 3), axis=(1, 2)), steps)
+    return float(np.abs(b - np.roll(a, (5, 3), axis=(2, 3))).max() / np.abs(a).max())
 
 
 def row(name: str, value: float, baseline: float, against: str) -> None:
@@ -58,6 +93,8 @@ def row(name: str, value: float, baseline: float, against: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="mini cards, the CPU preset")
+    parser.add_argument("--small", action="store_true", help="the CPU preset on the full cards")
+    parser.add_argument("--equivariance-sims", type=int, default=8)
     parser.add_argument("--minutes", type=float, default=120.0, help="budget per training run")
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -67,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    args.small = args.small or args.quick
     suffix = "-mini" if args.quick else ""
     torus, plane, sphere = (
         f"{n}{suffix}" for n in ("navier-stokes-torus", "diffusion-plane", "heat-sphere")
@@ -112,6 +150,16 @@ def main() -> None:
             enf[f"mse_{where}"],
             "equivariant ENF",
         )
+    shifted = {
+        name: shift_error(r["run_id"], torus, args.equivariance_sims)
+        for name, r in (("ENF", enf), ("ablation", ablation))
+    }
+    print(f"{torus}: forecast of a field shifted by (5, 3) cells vs the shifted forecast")
+    for name, err in shifted.items():
+        print(f"  {name:<10} relative max error {err:.2e}")
+    print(f"{'run':<40} {'training s':>10} {'samples/s':>10}")
+    for dataset, model, seconds, rate in COSTS:
+        print(f"{dataset + ' ' + model:<40} {seconds:10.0f} {rate:10.2f}")
 
 
 if __name__ == "__main__":
