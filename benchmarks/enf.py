@@ -54,6 +54,7 @@ def run(dataset: str, model: str, args: argparse.Namespace, **settings: Any) -> 
         "dataset": dataset, "model": model, "epochs": args.epochs, "lr": args.lr,
         "batch_size": args.batch_size, "time_budget_s": 60 * args.minutes, "patience": None,
         "experiment": "benchmark-enf", "seed": args.seed, "device": args.device,
+        "val_every": args.val_every,
     }  # fmt: skip
     label = model
     if model == "enf":
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-train", type=int, default=None)
+    parser.add_argument("--val-every", type=int, default=1, help="epochs between validations")
     parser.add_argument("--rollout-sims", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
