@@ -199,6 +199,13 @@ class _RunHooks:
                 self.figures.artifact(fig, f"figures/{key}_best.png")
 
 
+def training_seconds(history: list[dict[str, float]]) -> float:
+    """The training passes' seconds over every epoch of ``history``. Epochs checkpointed before
+    the per-epoch value was named ``epoch_train_time_s`` hold it as ``train_time_s``, so a run
+    resumed across that rename still counts all its epochs."""
+    return sum(h.get("epoch_train_time_s", h.get("train_time_s", 0.0)) for h in history)
+
+
 def _best_metrics(run_id: str, keys: set[str], epoch: int) -> dict[str, float]:
     """Each metric of ``keys`` as logged at step ``epoch`` of run ``run_id`` (also when that
     epoch was trained in an earlier session of a resumed run)."""
@@ -342,9 +349,13 @@ def train(
                 model_uri=model_uri,
                 dataset=validation,
             )
-            train_s = sum(h.get("epoch_train_time_s", 0.0) for h in st.history)
-            mlflow.log_metrics(
-                {"epochs": st.epoch, "wall_time_s": st.elapsed_s, "train_time_s": train_s}
+            mlflow.log_metrics(  # at the last step: the run's latest values of these names
+                {
+                    "epochs": st.epoch,
+                    "wall_time_s": st.elapsed_s,
+                    "train_time_s": training_seconds(st.history),
+                },
+                step=st.epoch,
             )
             figures.wait()  # every figure is logged before the run says it is complete
             mlflow.set_tag("fieldlab.state", "complete")

@@ -12,7 +12,7 @@ import torch
 
 import mlflow
 from fieldlab.training import checkpoint
-from fieldlab.training.run import train
+from fieldlab.training.run import train, training_seconds
 from fieldlab.training.store import default_tracking_uri
 from tests.training.conftest import DATASET, tiny_config
 
@@ -96,3 +96,13 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_run_resumes(workdir: Path) -> None:
     assert resumed.epochs == done + 2
     steps = [s for s, _ in _history(run_id, "train_loss")]
     assert steps == list(range(done + 2))  # no epoch lost or logged twice
+
+
+def test_a_run_resumed_from_an_older_checkpoint_counts_every_epochs_training_time() -> None:
+    # epochs 0-1 checkpointed when the per-epoch value was still named train_time_s
+    history = [
+        {"epoch": 0, "train_time_s": 1.5, "epoch_time_s": 2.0},
+        {"epoch": 1, "train_time_s": 1.25, "epoch_time_s": 1.75},
+        {"epoch": 2, "epoch_train_time_s": 2.0, "epoch_time_s": 2.5},
+    ]
+    assert training_seconds(history) == 4.75
