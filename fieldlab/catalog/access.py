@@ -54,8 +54,8 @@ def open_dataset(
         )
     import xarray as xr  # here, not at import: generation and listings never need it
 
-    chunks = "auto" if dask else None
-    return xr.open_zarr(loc.store, group=split, consolidated=False, zarr_format=3, chunks=chunks)
+    chunking = {} if dask else {"chunks": None}  # dask's chunks are the stored ones
+    return xr.open_zarr(loc.store, group=split, consolidated=False, zarr_format=3, **chunking)
 
 
 def open_statistics(
