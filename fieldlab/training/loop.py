@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -68,6 +69,10 @@ class Objective(Protocol):
     def val_metrics(self, model: nn.Module) -> dict[str, float]: ...
 
     def epoch_metrics(self, epoch: int) -> dict[str, float]: ...
+
+    def plan_epoch(
+        self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
+    ) -> None: ...
 
     def advice(self, before_first_update: bool, lower_lr: str) -> list[str]: ...
 
@@ -289,6 +294,7 @@ class Trainer:
         """Train and (when due) validate one epoch; ``None`` if it was stopped part-way."""
         cfg, st = self.config, self.state
         t0 = time.perf_counter()
+        self.objective.plan_epoch(st.epoch, st.planned_epochs, st.history)
         lr = learning_rate(st.epoch, base=cfg.lr, total=st.planned_epochs, kind=cfg.schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr

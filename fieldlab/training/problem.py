@@ -26,7 +26,7 @@ a finished run adds. Its class also restores and serves a logged model and score
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from types import ModuleType
@@ -99,6 +99,14 @@ class Problem(Protocol):
 
     def epoch_metrics(self, epoch: int) -> dict[str, float]:
         """Extra metrics of an epoch's schedule (e.g. the fed-back steps of the loss)."""
+        ...
+
+    def plan_epoch(
+        self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
+    ) -> None:
+        """Called before each epoch with the schedule's length as it stands (a wall-time budget
+        re-fits it) and the epochs' history, both checkpointed: for an objective whose schedule
+        follows the run's length (ENF's two stages); the others do nothing."""
         ...
 
     def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:

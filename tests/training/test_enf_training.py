@@ -54,6 +54,32 @@ def test_the_grid_kind_builds_the_problem_of_the_models_family(
     assert plan.train_data.values.shape == (2, 10, 64 * 64, 1)  # frames 0-9: the horizon
 
 
+def test_the_stages_share_the_epochs_a_wall_time_budget_allows(
+    workdir: Path, grid_root: Path
+) -> None:
+    plan = Problem(enf_config(epochs=10), grid_root)  # stage 1: 5 of 10 epochs
+    history: list[dict[str, float]] = []
+
+    def run_epoch(epoch: int, planned: int) -> int:
+        plan.plan_epoch(epoch, planned, history)
+        history.append({"epoch": epoch, **plan.epoch_metrics(epoch)})
+        return plan.stage(epoch)
+
+    # the budget re-fits the schedule: 10 planned, then 4 (stage 2 from epoch 2), then 10 again
+    stages = [run_epoch(e, planned) for e, planned in enumerate((10, 10, 4, 10, 10, 10))]
+    assert stages == [1, 1, 2, 2, 2, 2]  # begun, stage 2 never ends
+    # shrunk below the epochs already run, the plan ends stage 1 at once
+    history.clear()
+    assert [run_epoch(e, planned) for e, planned in enumerate((10, 10, 10, 2))] == [1, 1, 1, 2]
+    # a resumed run decides from the checkpointed history alone, as the first did
+    resumed = Problem(enf_config(epochs=10), grid_root)
+    resumed.plan_epoch(4, 10, history)
+    assert resumed.stage(4) == 2
+    # without a budget the plan is the epochs setting: the first half is stage 1
+    plan.plan_epoch(4, 10, [])
+    assert (plan.stage(4), plan.stage(5)) == (1, 2)
+
+
 def test_a_run_trains_stage_by_stage_resumes_exactly_evaluates_and_serves_its_weights(
     workdir: Path, grid_root: Path
 ) -> None:

@@ -16,8 +16,10 @@ sphere. Fields enter as :math:`(u_c - \mu_c)/\sigma_c`; the time of frame :math:
 **Samples** (:class:`Trajectories`): the normalised frames :math:`t_0 .. t_h - 1` of each
 simulation, the training horizon of :mod:`fieldlab.training.grid.data`, as ``(S, T_h, M, C)``.
 
-**Objective** (:class:`ENFObjective`), in two stages chosen by the epoch alone (so a resumed run
-takes exactly the same path): for epochs :math:`e < E_1 = \lceil f E \rceil` (stage 1) each
+**Objective** (:class:`ENFObjective`), in two stages: for epochs :math:`e < E_1 = \lceil f E
+\rceil` (stage 1), :math:`E` the epochs the schedule plans (the ``epochs`` setting, or fewer when
+a wall-time budget re-fits the schedule: the stages share what the budget allows, and a run with
+``--minutes`` reaches stage 2 however few epochs fit), each
 trajectory of a batch gives one random frame, whose latents are fitted on :math:`K` random grid
 points and decoded on them,
 
@@ -33,13 +35,16 @@ from a generator seeded by ``(seed, epoch, batch indices)``. ``train_mse`` is th
 :math:`\overline{\sigma^2}` (exact in physical units for one field). ``val_mse`` is the forecast
 MSE in physical units over frames :math:`t_0 + 1 .. t_h - 1` of the validation trajectories
 from their fully observed frame :math:`t_0`, in both stages; ``val_reconstruction_mse`` that of
-frame :math:`t_0` itself. ``epoch_metrics`` logs ``stage`` (1 or 2).
+frame :math:`t_0` itself. ``epoch_metrics`` logs ``stage`` (1 or 2). The stage of each epoch is
+decided before it from the schedule and the epochs' history (:meth:`ENFObjective.plan_epoch`):
+stage 2, once begun, never ends, and a resumed run, whose checkpoint holds both, takes exactly the
+same path.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,6 +219,7 @@ class ENFObjective:
     ) -> None:
         self.val_data = val
         self.seed = config.seed
+        self.stage1_fraction = settings.stage1_fraction
         self.stage1_epochs = math.ceil(settings.stage1_fraction * config.epochs)
         self.points = settings.points
         self.val_batch = config.batch_size
@@ -222,6 +228,19 @@ class ENFObjective:
     def stage(self, epoch: int) -> int:
         """1 for the first ``stage1_epochs`` epochs (0-based ``epoch``), then 2."""
         return 1 if epoch < self.stage1_epochs else 2
+
+    def plan_epoch(
+        self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
+    ) -> None:
+        """Set ``stage1_epochs`` before ``epoch`` for a schedule of ``planned_epochs``: where
+        ``history`` shows stage 2 begun, it stays begun there; else stage 1 lasts
+        :math:`\\lceil f E \rceil` planned epochs, and ends now if the plan has shrunk below the
+        epochs already run."""
+        begun = next((int(h["epoch"]) for h in history if h.get("stage") == 2), None)
+        if begun is not None:
+            self.stage1_epochs = begun
+        else:
+            self.stage1_epochs = max(epoch, math.ceil(self.stage1_fraction * planned_epochs))
 
     def _generator(self, epoch: int, batch: Trajectories) -> torch.Generator:
         words = np.random.SeedSequence([self.seed, epoch, *batch.index.tolist()]).generate_state(2)

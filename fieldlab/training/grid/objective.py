@@ -13,6 +13,8 @@ the best epoch) is the same one-step MSE over the validation pairs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 
 from fieldlab.training.config import TrainConfig
@@ -63,6 +65,11 @@ class GridObjective:
 
     def epoch_metrics(self, epoch: int) -> dict[str, float]:
         return {}
+
+    def plan_epoch(
+        self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
+    ) -> None:
+        """Nothing: this objective's schedule depends on the epoch alone."""
 
     def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:
         return ["check the dataset's statistics"] if before_first_update else [lower_lr]

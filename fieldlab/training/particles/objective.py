@@ -14,6 +14,8 @@ picks the best epoch) and the velocity MSE (``val_velocity_mse``) over the whole
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 
 from fieldlab.training.config import TrainConfig
@@ -97,6 +99,11 @@ class ParticleObjective:
         if self.settings.rollout_steps == 1:
             return {}
         return {"rollout_steps": float(fed_back_steps(self.settings, epoch))}
+
+    def plan_epoch(
+        self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
+    ) -> None:
+        """Nothing: this objective's schedule depends on the epoch alone."""
 
     def advice(self, before_first_update: bool, lower_lr: str) -> list[str]:
         return advice(self.settings, before_first_update, lower_lr)
