@@ -259,11 +259,8 @@ def _logged_as_declared() -> Iterator[None]:
       (:mod:`fieldlab.training.served_model`), and reloading a logged model and predicting as the
       trained one did is what the serving tests assert for every kind of problem.
     """
-    patches = [
-        (importlib.import_module(module), name, replacement)
-        for module, name, replacement in _CHECKS
-        if hasattr(importlib.import_module(module), name)
-    ]  # the modules themselves, not mlflow's lazy proxies
+    loaded = [(importlib.import_module(m), name, new) for m, name, new in _CHECKS]
+    patches = [(m, name, new) for m, name, new in loaded if hasattr(m, name)]  # not lazy proxies
     saved = [getattr(m, name) for m, name, _ in patches]
     for module, name, replacement in patches:
         setattr(module, name, replacement)

@@ -232,9 +232,9 @@ class ENFObjective:
     def plan_epoch(
         self, epoch: int, planned_epochs: int, history: Sequence[Mapping[str, float]]
     ) -> None:
-        """Set ``stage1_epochs`` before ``epoch`` for a schedule of ``planned_epochs``: where
+        r"""Set ``stage1_epochs`` before ``epoch`` for a schedule of ``planned_epochs``: where
         ``history`` shows stage 2 begun, it stays begun there; else stage 1 lasts
-        :math:`\\lceil f E \rceil` planned epochs, and ends now if the plan has shrunk below the
+        :math:`\lceil f E \rceil` planned epochs, and ends now if the plan has shrunk below the
         epochs already run."""
         begun = next((int(h["epoch"]) for h in history if h.get("stage") == 2), None)
         if begun is not None:
