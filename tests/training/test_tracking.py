@@ -39,7 +39,9 @@ def tracked(
         mp.chdir(work)
         mp.setenv("FIELDLAB_DATA", str(data_root))
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
+        # MLflow publishes a sample only once its interval has passed inside a running run,
+        # and this run can end within a second on a fast machine: sample far more often.
+        mp.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.05")
         mp.setenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", "1")
         result = train(tiny_config(epochs=3), progress=False)
         yield result, work
