@@ -52,6 +52,13 @@ def train_command(
     Any other setting goes in --set KEY=VALUE, e.g. --set schedule=constant, or, for one kind of
     data, --set particles.rollout_steps=4.
     """
+    from fieldlab.training.store import default_tracking_uri
+    from fieldlab.training.store_process import StoreProcess, routed, sqlite_path
+
+    uri = tracking_uri or default_tracking_uri()
+    # a SQLite store opens in a process of its own while torch imports and the data loads
+    store = StoreProcess.start(uri) if sqlite_path(uri) is not None else None
+
     from fieldlab.training.config import load_config
     from fieldlab.training.run import Interrupted, train
 
@@ -60,34 +67,35 @@ def train_command(
         "max_epochs_per_session": max_epochs,
     }
     cfg = None
-    try:
-        if resume is None:
-            cfg = load_config(
-                config,
-                settings=parse_overrides(set_ or []),
-                dataset=dataset,
-                model=model,
-                epochs=epochs,
-                lr=lr,
-                batch_size=batch_size,
-                seed=seed,
-                hidden=hidden,
-                layers=layers,
-                study=study,
-                **session,
+    with routed(store) if store is not None else contextlib.nullcontext():
+        try:
+            if resume is None:
+                cfg = load_config(
+                    config,
+                    settings=parse_overrides(set_ or []),
+                    dataset=dataset,
+                    model=model,
+                    epochs=epochs,
+                    lr=lr,
+                    batch_size=batch_size,
+                    seed=seed,
+                    hidden=hidden,
+                    layers=layers,
+                    study=study,
+                    **session,
+                )
+            result = train(
+                cfg,
+                resume=resume,
+                tracking_uri=uri,
+                data_root=data_root,
+                checkpoint_root=checkpoint_dir,
+                progress=progress,
+                session={k: v for k, v in session.items() if v is not None},
             )
-        result = train(
-            cfg,
-            resume=resume,
-            tracking_uri=tracking_uri,
-            data_root=data_root,
-            checkpoint_root=checkpoint_dir,
-            progress=progress,
-            session={k: v for k, v in session.items() if v is not None},
-        )
-    except Interrupted as stop:
-        typer.echo(f"\ninterrupted; resume with: fieldlab train --resume {stop.run_id}")
-        raise typer.Exit(130) from None
+        except Interrupted as stop:
+            typer.echo(f"\ninterrupted; resume with: fieldlab train --resume {stop.run_id}")
+            raise typer.Exit(130) from None
     typer.echo(
         f"run {result.run_id}: {result.stopped} after {result.epochs} epochs "
         f"({result.wall_s:.0f} s); best validation MSE {result.best_val_mse:.4g} "
