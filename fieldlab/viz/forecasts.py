@@ -21,7 +21,12 @@ def trajectory_figure(
         n_sims: panels, one per simulation; each particle has its own colour.
     """
     n = min(n_sims, true.shape[0])
-    fig = Figure(figsize=(3.6 * n, 3.9), dpi=80, layout="constrained")
+    # fixed margins: a run draws this figure every few epochs, and a constrained layout's
+    # extra drawing passes made rasterising it twice as long (0.2 s against 0.1 s)
+    width = 3.6 * n
+    fig = Figure(figsize=(width, 3.9), dpi=80)
+    fig.subplots_adjust(left=0.72 / width, right=1 - 0.15 / width, bottom=0.13, top=0.85)
+    fig.subplots_adjust(wspace=0.28)
     axes = fig.subplots(1, n, squeeze=False)[0]
     colours = [f"C{i % 10}" for i in range(true.shape[2])]
     for s, ax in enumerate(axes):
