@@ -126,8 +126,10 @@ class _RunHooks:
 
     The checkpoint is written before the epoch's metrics are sent (a tracking server that fails
     then leaves a checkpoint that is ahead of the logged metrics, never behind), and both happen
-    inside ``ctrl_c.held()``, as do a new best's metric and weights: a run stopped at once by a
-    second Ctrl-C has checkpointed and logged the epoch, or neither. Figures are built on this
+    inside ``ctrl_c.held()``: a run stopped at once by a second Ctrl-C has checkpointed and
+    logged the epoch, or neither. A new best's weights are saved (also held) before the epoch's
+    checkpoint, and its ``best_val_mse`` and ``best_epoch`` are sent with the epoch's metrics,
+    one request an epoch. Figures are built on this
     thread and rendered and logged on the :class:`FigureLogger`'s; those of the best epoch are
     kept until a better epoch comes, so the end of the run does not draw them again.
     """
@@ -149,15 +151,19 @@ class _RunHooks:
         self.figure_steps: set[int] = set()
         self.best_figures: tuple[int, dict[str, Figure]] | None = None
         self.last_figures: tuple[int, dict[str, Figure]] | None = None
+        self.best_metrics: tuple[int, dict[str, float]] | None = None
 
     def epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         epoch = trainer.state.epoch - 1
         metrics = {**metrics, **self.problem.monitor(trainer.model)}
         logged = {k: v for k, v in metrics.items() if k != "best_epoch"}
         self.metric_keys.update(logged)
+        best = {}
+        if self.best_metrics is not None and self.best_metrics[0] == epoch:
+            best, self.best_metrics = self.best_metrics[1], None
         with self.ctrl_c.held():
             checkpoint.save(trainer.state_dict(), self.directory / checkpoint.LAST)
-            mlflow.log_metrics(logged, step=epoch)
+            mlflow.log_metrics({**logged, **best}, step=epoch)  # one request an epoch
         if epoch % self.config.figure_every == 0:
             figs = self.log_figures(trainer.model, epoch, f"epoch {epoch}")
             if figs and trainer.state.best_epoch == epoch:
@@ -175,17 +181,27 @@ class _RunHooks:
         return figs
 
     def new_best(self, trainer: Trainer) -> None:
+        """Save the new best weights; their metrics go with the epoch's (:meth:`epoch_end`), or
+        with :meth:`flush` where no epoch's follow (a re-validation at the end of a budget)."""
         st = trainer.state
         with self.ctrl_c.held():
             checkpoint.save(
                 {"epoch": st.best_epoch, "val_mse": st.best_val_mse, "model": trainer.best_weights},
                 self.directory / checkpoint.BEST,
             )
-            mlflow.log_metrics(
-                {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch}, step=st.best_epoch
-            )
+        self.best_metrics = (
+            st.best_epoch,
+            {"best_val_mse": st.best_val_mse, "best_epoch": st.best_epoch},
+        )
         if self.best_figures is not None and self.best_figures[0] != st.best_epoch:
             self.best_figures = None
+
+    def flush(self) -> None:
+        """Log the best weights' metrics that no epoch's metrics took along."""
+        if self.best_metrics is not None:
+            step, metrics = self.best_metrics
+            self.best_metrics = None
+            mlflow.log_metrics(metrics, step=step)
 
     def log_best_figures(self, model: torch.nn.Module, best_epoch: int) -> None:
         """The figures of the best weights (``model``) at the best epoch's step, and each of
@@ -320,6 +336,7 @@ def train(
                 stopped = trainer.fit(
                     hooks, progress=progress, log_every=log_every, stop=ctrl_c.stop
                 )
+            hooks.flush()
         except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, outside any held block
             stopped = "interrupted"
         except TRACKING_ERRORS as err:

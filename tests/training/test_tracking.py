@@ -93,6 +93,25 @@ def test_run_is_in_the_embedded_store(tracked: tuple[TrainResult, Path]) -> None
     assert any("val_trajectories+step+2+" in p for p in images)  # keyed by name and step
 
 
+def test_each_new_best_is_logged_at_its_epoch_with_that_epochs_validation(
+    tracked: tuple[TrainResult, Path],
+) -> None:
+    result, _ = tracked
+    client = mlflow.tracking.MlflowClient()
+    val = {m.step: m.value for m in client.get_metric_history(result.run_id, "val_mse")}
+    improving, best = [], float("inf")
+    for step in sorted(val):
+        if val[step] < best:
+            improving.append(step)
+            best = val[step]
+    history = client.get_metric_history(result.run_id, "best_val_mse")
+    assert sorted(m.step for m in history) == improving
+    assert all(m.value == pytest.approx(val[m.step]) for m in history)
+    epochs = client.get_metric_history(result.run_id, "best_epoch")
+    assert sorted((m.step, m.value) for m in epochs) == [(s, float(s)) for s in improving]
+    assert result.best_epoch == improving[-1]
+
+
 def test_the_logged_model_is_named_after_the_model_and_the_run(
     tracked: tuple[TrainResult, Path],
 ) -> None:
