@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
 import mlflow
+from fieldlab.cli import app
 from fieldlab.errors import TrainingError
 from fieldlab.training import checkpoint
 from fieldlab.training.device import resolve_device, to_device
@@ -72,3 +74,16 @@ def test_a_model_trained_on_the_gpu_serves_identically_on_the_cpu(workdir: Path)
         x_gpu, v_gpu = gpu.predict(test.position, test.velocity, test.scalar)
     torch.testing.assert_close(x_gpu.cpu(), x_cpu, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(v_gpu.cpu(), v_cpu, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_fieldlab_train_takes_the_setting_from_the_command_line(workdir: Path, device: str) -> None:
+    argv = ["train", "--dataset", DATASET, "--model", "egnn", "--epochs", "1", "--hidden", "16"]
+    argv += ["--set", "max_train=40", "--set", f"device={device}", "--no-progress"]
+    out = CliRunner().invoke(app, argv)
+    assert out.exit_code == 0, out.output
+    run_id = out.output.split("run ", 1)[1].split(":", 1)[0]
+    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}")
+    run = mlflow.get_run(run_id)
+    assert run.data.params["device"] == device
+    assert run.info.status == "FINISHED"
