@@ -49,6 +49,9 @@ class CommonConfig(BaseModel):
     batch_size: int = Field(100, ge=1)
     seed: int = Field(0, ge=0, description="initialisation and shuffling")
     max_train: int | None = Field(None, ge=1, description="use the first N training simulations")
+    max_val: int | None = Field(
+        None, ge=1, description="validate on the first N validation simulations (null: all)"
+    )
     grad_clip: float | None = Field(
         None, gt=0.0, description="clip the gradient's norm to this (null: never)"
     )

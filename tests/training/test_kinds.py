@@ -139,3 +139,25 @@ def test_a_stop_mid_epoch_abandons_that_epoch_only(kind: str, grid_root: Path) -
 def test_the_kinds_cover_every_trainable_system() -> None:
     assert kind_of(load_card(DATASET)).name == "particles"
     assert kind_of(load_card(GRID)).name == "grid"
+
+
+def test_max_val_validates_on_the_first_simulations_and_the_run_says_which(kind: str) -> None:
+    full = KINDS[kind].problem()(kind_config(kind), None)
+    capped = KINDS[kind].problem()(kind_config(kind, max_val=1), None)
+    n = capped.params["n_val"]
+    assert 0 < n < full.params["n_val"]
+    first = full.val_data.position if kind == "particles" else full.val_data.state
+    mine = capped.val_data.position if kind == "particles" else capped.val_data.state
+    np.testing.assert_array_equal(np.asarray(mine), np.asarray(first[:n]))  # the same, first
+    source = capped.params["val_source"]
+    assert source != full.params.get("val_source", "val")
+
+    result = train(kind_config(kind, epochs=1, max_val=1), progress=False)
+    run = mlflow.get_run(result.run_id)
+    splits = {
+        tags["mlflow.data.context"]: tags["split"]
+        for tags in ({t.key: t.value for t in i.tags} for i in run.inputs.dataset_inputs)
+    }
+    assert splits["validation"] == source
+    assert run.data.params["max_val"] == "1"
+    assert run.data.params["n_val"] == str(n)

@@ -21,7 +21,9 @@ rolls out from :math:`u_{t_0}` and scores frames :math:`t_0 + 1 .. t_h - 1` (*in
 **Validation.** A card without a ``val`` split (the PDE cards have train and test only) lends
 the last :math:`\max(1, \lceil S / 10 \rceil)` of the :math:`S` training simulations as the
 validation set, the same in every run; :attr:`GridTraining.val_source` says which (a run logs it).
-``max_train`` then keeps the first N of the remaining simulations.
+``max_train`` then keeps the first N of the remaining simulations, and ``max_val`` the first N of
+the validation ones (validating on every one of them costs a CPU run minutes an epoch on the full
+cards).
 
 **Normalisation.** From the training split's statistics (:func:`fieldlab.catalog.open_statistics`):
 field :math:`c` enters a network as :math:`(u_c - \mu_c) / \sigma_c` and its one-frame increment
@@ -238,16 +240,24 @@ def held_out(n_sims: int) -> int:
 
 
 def training_fields(
-    name: str, *, data_root: PathLike | None = None, limit: int | None = None
+    name: str,
+    *,
+    data_root: PathLike | None = None,
+    limit: int | None = None,
+    val_limit: int | None = None,
 ) -> tuple[GridTask, np.ndarray, np.ndarray, str]:
     """``(task, train, val, val_source)``: whole trajectories ``(S, T, ny, nx, C)`` of the
-    training and validation simulations of grid dataset ``name`` (see the module docstring)."""
+    training and validation simulations of grid dataset ``name`` (see the module docstring);
+    ``limit`` keeps the first N training simulations and ``val_limit`` the first N validation
+    ones (``val_source`` names those read: ``val``, ``val[0:N]`` or ``train[a:b]``)."""
     task = grid_task(name, data_root=data_root)
     card = load_card(name)
     if "val" in card.splits:
         train = load_fields(task, "train", data_root=data_root, sims=slice(0, limit))
-        val = load_fields(task, "val", data_root=data_root)
-        return task, train, val, "val"
+        n_val = card.splits["val"].n_sims
+        stop = n_val if val_limit is None else min(val_limit, n_val)
+        val = load_fields(task, "val", data_root=data_root, sims=slice(0, stop))
+        return task, train, val, "val" if stop == n_val else f"val[0:{stop}]"
     n = card.splits["train"].n_sims
     if n < 2:
         raise TrainingError(
@@ -256,9 +266,10 @@ def training_fields(
         )
     first_val = n - held_out(n)
     stop = first_val if limit is None else min(limit, first_val)
+    val_stop = n if val_limit is None else min(n, first_val + val_limit)
     train = load_fields(task, "train", data_root=data_root, sims=slice(0, stop))
-    val = load_fields(task, "train", data_root=data_root, sims=slice(first_val, n))
-    return task, train, val, f"train[{first_val}:{n}]"
+    val = load_fields(task, "train", data_root=data_root, sims=slice(first_val, val_stop))
+    return task, train, val, f"train[{first_val}:{val_stop}]"
 
 
 def load_grid_training(
@@ -266,10 +277,13 @@ def load_grid_training(
     *,
     data_root: PathLike | None = None,
     limit: int | None = None,
+    val_limit: int | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> GridTraining:
     """The training and validation pairs of grid dataset ``name`` (see the module docstring)."""
-    task, train, val, source = training_fields(name, data_root=data_root, limit=limit)
+    task, train, val, source = training_fields(
+        name, data_root=data_root, limit=limit, val_limit=val_limit
+    )
     return GridTraining(
         task,
         one_step_pairs(train, task, "train", dtype),

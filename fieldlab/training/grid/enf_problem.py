@@ -37,7 +37,7 @@ class ENFProblem(ENFObjective):
         settings: ENFSettings = config.settings(GRID).enf
         dtype = getattr(torch, config.dtype)
         task, train, val, source = training_fields(
-            config.dataset, data_root=data_root, limit=config.max_train
+            config.dataset, data_root=data_root, limit=config.max_train, val_limit=config.max_val
         )
         config = cap_batch_size(config, task.mesh)
         torch.manual_seed(config.seed)

@@ -57,7 +57,11 @@ class MeshProblem(GridObjective):
         settings: GridSettings = config.settings(GRID)
         dtype = getattr(torch, config.dtype)
         data = load_grid_training(
-            config.dataset, data_root=data_root, limit=config.max_train, dtype=dtype
+            config.dataset,
+            data_root=data_root,
+            limit=config.max_train,
+            val_limit=config.max_val,
+            dtype=dtype,
         )
         task = data.task
         config = cap_batch_size(config, task.mesh)

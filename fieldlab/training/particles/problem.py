@@ -85,7 +85,9 @@ class Problem(ParticleObjective, KindProblem):
             context_frames=n_context,
             **common,
         )
-        val = load_task(config.dataset, "val", context_frames=n_context, **common)
+        val = load_task(
+            config.dataset, "val", limit=config.max_val, context_frames=n_context, **common
+        )
         scales = global_scales(config.dataset, data_root=data_root)
         sx, sv = scales if settings.normalise else (1.0, 1.0)
         tau = horizon_time(load_card(config.dataset), train.frames)
@@ -113,6 +115,11 @@ class Problem(ParticleObjective, KindProblem):
         self.fields = self._field_monitor(data_root, n_context)
         self.tags = {"task.horizon": str(train.frames.horizon)}
         self.params: dict[str, Any] = {"n_train": len(train), "n_val": len(val)}
+        if (
+            config.max_val is not None
+            and config.max_val < load_card(config.dataset).splits["val"].n_sims
+        ):
+            self.params["val_source"] = f"val[0:{config.max_val}]"  # the part validated on
         # the neural field's settings mean nothing to another model: not logged as parameters
         self.ignored_settings = () if config.model == "field" else ("particles.field.",)
         self._truth_drawn = False
