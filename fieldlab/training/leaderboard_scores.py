@@ -7,7 +7,8 @@ A run's row is read from what its run logged: ``test/mse`` and ``test/equivarian
 (a param) and ``n_parameters`` (the model's trainable parameters, logged by the leaderboard).
 Training throughput is ``n_train * epochs / train_time_s``: samples per second of the training
 passes alone, so that a model's validation (of however many simulations) does not count
-against its speed; runs logged before ``train_time_s`` existed fall back to ``wall_time_s``.
+against its speed; runs logged before ``train_time_s`` existed fall back to ``wall_time_s``,
+and runs that logged it per epoch (before ``epoch_train_time_s``) sum its history.
 
 A model's row summarises its seeds: the mean and the sample standard deviation (``ddof = 1``;
 undefined, NaN, for one seed) of the test MSE, and the means of the rest. Nothing here selects
@@ -54,7 +55,7 @@ class RunScore:
                 "evaluated; rerun the leaderboard, which finishes and evaluates it"
             )
         wall = metrics["wall_time_s"]
-        training = metrics.get("train_time_s", wall)
+        training = _training_seconds(run, wall)
         samples = int(params["n_train"]) * metrics["epochs"]
         return cls(
             model=run.data.tags["model"],
@@ -66,6 +67,24 @@ class RunScore:
             wall_time_s=wall,
             equivariance_error=metrics["test/equivariance_error"],
         )
+
+
+def _training_seconds(run: Run, wall: float) -> float:
+    """The seconds of ``run``'s training passes (see the module docstring). A run that logs
+    ``epoch_train_time_s`` per epoch logs their total as ``train_time_s`` when it finishes; a run
+    from before that logged each epoch's as ``train_time_s``, so its latest value is the last
+    epoch's alone, and its total is the sum of that history over the run's epochs."""
+    metrics = run.data.metrics
+    if "train_time_s" not in metrics:
+        return wall
+    if "epoch_train_time_s" in metrics:
+        return metrics["train_time_s"]
+    from mlflow.tracking import MlflowClient
+
+    epochs = metrics["epochs"]
+    history = MlflowClient().get_metric_history(run.info.run_id, "train_time_s")
+    per_epoch = {m.step: m.value for m in sorted(history, key=lambda m: m.timestamp)}
+    return sum(v for step, v in per_epoch.items() if step < epochs)
 
 
 @dataclass(frozen=True)
