@@ -8,7 +8,7 @@ A run's row is read from what its run logged: ``test/mse`` and ``test/equivarian
 Training throughput is ``n_train * epochs / train_time_s``: samples per second of the training
 passes alone, so that a model's validation (of however many simulations) does not count
 against its speed; runs logged before ``train_time_s`` existed fall back to ``wall_time_s``,
-and runs that logged it per epoch (before ``epoch_train_time_s``) sum its history.
+and runs that logged it only per epoch sum the epochs' values.
 
 A model's row summarises its seeds: the mean and the sample standard deviation (``ddof = 1``;
 undefined, NaN, for one seed) of the test MSE, and the means of the rest. Nothing here selects
@@ -70,20 +70,26 @@ class RunScore:
 
 
 def _training_seconds(run: Run, wall: float) -> float:
-    """The seconds of ``run``'s training passes (see the module docstring). A run that logs
-    ``epoch_train_time_s`` per epoch logs their total as ``train_time_s`` when it finishes; a run
-    from before that logged each epoch's as ``train_time_s``, so its latest value is the last
-    epoch's alone, and its total is the sum of that history over the run's epochs."""
+    """The seconds of ``run``'s training passes (see the module docstring). A finished run logs
+    their total as ``train_time_s`` at the step after its last epoch. Runs from before that
+    logged each epoch's under ``epoch_train_time_s`` or, earlier still, under ``train_time_s``
+    (a run resumed across the rename has both), the earliest runs with their total at the last
+    epoch's step, logged after that epoch's own value: their total is the sum over the epochs,
+    each read under the newer name, else as the first value at its step."""
     metrics = run.data.metrics
-    if "train_time_s" not in metrics:
+    if "train_time_s" not in metrics and "epoch_train_time_s" not in metrics:
         return wall
-    if "epoch_train_time_s" in metrics:
-        return metrics["train_time_s"]
     from mlflow.tracking import MlflowClient
 
-    epochs = metrics["epochs"]
-    history = MlflowClient().get_metric_history(run.info.run_id, "train_time_s")
-    per_epoch = {m.step: m.value for m in sorted(history, key=lambda m: m.timestamp)}
+    client, epochs = MlflowClient(), int(metrics["epochs"])
+    per_epoch: dict[int, float] = {}
+    history = client.get_metric_history(run.info.run_id, "train_time_s")
+    for m in sorted(history, key=lambda m: m.timestamp, reverse=True):
+        if m.step == epochs:
+            return m.value  # the run's own total
+        per_epoch[m.step] = m.value  # the earliest at a step: the epoch's (a total came later)
+    for m in client.get_metric_history(run.info.run_id, "epoch_train_time_s"):
+        per_epoch[m.step] = m.value  # the newer name, where an epoch has it
     return sum(v for step, v in per_epoch.items() if step < epochs)
 
 

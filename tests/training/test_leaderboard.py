@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,20 +251,24 @@ def test_throughput_counts_the_training_passes_not_validation(workdir: Path) -> 
     mlflow.set_experiment("throughput")
     base = {"test/mse": 0.01, "test/equivariance_error": 1e-7, "epochs": 4, N_PARAMETERS: 10}
     ids = []
-    for kind in ("total", "per epoch", "none"):
+    for kind in ("total", "per epoch", "total at the last epoch", "none"):
         with mlflow.start_run(tags={"model": "egnn"}) as run:
             mlflow.log_params({"seed": 0, "n_train": 50})
             mlflow.log_metrics({**base, "wall_time_s": 10.0})
             for epoch in range(4):  # 0.5 s of training pass an epoch, under either name
                 if kind == "total":
                     mlflow.log_metric("epoch_train_time_s", 0.5, step=epoch)
-                elif kind == "per epoch":  # runs from before the per-epoch name
+                elif kind != "none":  # runs from before the per-epoch name
                     mlflow.log_metric("train_time_s", 0.5, step=epoch)
-            if kind == "total":  # what a finished run logs at its last step
+            if kind == "total":  # what a finished run logs after its last epoch
                 mlflow.log_metric("train_time_s", 2.0, step=4)
+            elif kind == "total at the last epoch":  # the earliest runs: beside epoch 3's own
+                time.sleep(0.01)
+                mlflow.log_metric("train_time_s", 2.0, step=3)
         ids.append(run.info.run_id)
-    timed, per_epoch, older = (RunScore.from_run(mlflow.get_run(i)) for i in ids)
+    timed, per_epoch, earliest, older = (RunScore.from_run(mlflow.get_run(i)) for i in ids)
     assert timed.samples_per_s == pytest.approx(50 * 4 / 2.0)  # validation time left out
     assert timed.wall_time_s == 10.0
     assert per_epoch.samples_per_s == pytest.approx(50 * 4 / 2.0)  # summed, not the last epoch
+    assert earliest.samples_per_s == pytest.approx(50 * 4 / 2.0)  # the total not added again
     assert older.samples_per_s == pytest.approx(50 * 4 / 10.0)  # logged before: wall time
