@@ -4,16 +4,18 @@ Opening MLflow's SQL store costs a command about 1.2 s on one core before its fi
 importing SQLAlchemy, Alembic and MLflow's table models, and configuring the ORM's ~70 mappers.
 None of it needs the training process, so ``fieldlab train`` starts this store process first
 (:meth:`StoreProcess.start`, before it imports torch), and that work is done on another core
-while the command imports torch and loads its data; the database itself is opened on the first
-request (a command that fails on its inputs creates no store). The training process then reaches the store
-through :class:`StoreProxy`, registered for that one URI in MLflow's store registry
-(:func:`routed`): every call of MLflow's client (fluent API, :class:`~mlflow.tracking.MlflowClient`,
-model logging, the system-metrics thread) is sent in order, one at a time, and answered with the
-store's return value or its exception. Artifacts do not pass here: they are files, written by
-the training process under the run's artifact URI as before.
+while the command imports torch and loads its data. The database itself opens on the first
+request, so a command that fails on its inputs creates no store.
+
+The training process reaches the store through :class:`StoreProxy`, registered for that one
+URI in MLflow's store registry (:func:`routed`): every call of MLflow's client (fluent API,
+:class:`~mlflow.tracking.MlflowClient`, model logging, the system-metrics thread) is sent in
+order, one at a time, and answered with the store's return value or its exception. Artifacts
+do not pass here: they are files, written by the training process under the run's artifact URI
+as before.
 
 Requests are pickled ``(method, args, kwargs)`` over a pipe pair; the store process ends when
-its pipe closes (the command exits, however it exits). A store process that dies fails the
+its pipe closes (the command exits, however it exits). A store process that has ended fails the
 request with an :class:`~mlflow.exceptions.MlflowException`, which a run treats as a tracking
 store that stopped answering.
 """
@@ -70,12 +72,13 @@ class StoreProcess:
         self, name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
         """The store's ``name(*args, **kwargs)``: its return value, or its exception raised."""
+        request = pickle.dumps((name, args, kwargs or {}), PROTOCOL)  # whole, or nothing sent
         with self._lock:
             try:
-                pickle.dump((name, args, kwargs or {}), self._send, PROTOCOL)
+                self._send.write(request)
                 self._send.flush()
                 ok, value = pickle.load(self._recv)
-            except (EOFError, OSError, pickle.UnpicklingError) as err:
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
                 from mlflow.exceptions import MlflowException
 
                 raise MlflowException(

@@ -6,6 +6,7 @@ imports the SQL store."""
 from __future__ import annotations
 
 import json
+import pickle
 import signal
 import subprocess
 import sys
@@ -121,3 +122,14 @@ def test_a_command_that_fails_on_its_inputs_leaves_no_store(tmp_path: Path) -> N
     assert out.returncode == 2
     assert out.stderr.startswith("error: no dataset card named 'nope'")
     assert not (tmp_path / "mlflow").exists()
+
+
+def test_a_request_that_cannot_be_sent_leaves_the_channel_whole(tmp_path: Path) -> None:
+    uri = _uri(tmp_path)
+    with routed(StoreProcess.start(uri)) as process:
+        proxy = StoreProxy(process)
+        with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+            proxy.get_experiment(lambda: "0")  # a local function does not pickle
+        assert proxy.get_experiment("0").name == "Default"  # the next request is answered
+    with pytest.raises(MlflowException, match="ended"):  # and none after the process ended
+        proxy.get_experiment("0")
