@@ -8,7 +8,7 @@ The generic core, one concept per module: :mod:`.config` (settings), :mod:`.task
 frames), :mod:`.problem` (the seam between kinds of data, and their registry), :mod:`.loop`
 (the optimisation), :mod:`.schedule`, :mod:`.flat_parameters`, :mod:`.checkpoint` (resume),
 :mod:`.interrupt` (Ctrl-C), :mod:`.run` (a tracked run), :mod:`.evaluate`, :mod:`.runs` (run
-look-ups), :mod:`.store` and :mod:`.tracking` (MLflow), :mod:`.serving` and
+look-ups), :mod:`.store`, :mod:`.store_process` and :mod:`.tracking` (MLflow), :mod:`.serving` and
 :mod:`.served_model` (the logged model), :mod:`.field_comparison`. One sub-package per kind of
 data: :mod:`.particles`, :mod:`.grid`.
 """
