@@ -6,10 +6,13 @@ imports the SQL store."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,40 @@ def test_a_request_that_cannot_be_sent_leaves_the_channel_whole(tmp_path: Path) 
         assert proxy.get_experiment("0").name == "Default"  # the next request is answered
     with pytest.raises(MlflowException, match="ended"):  # and none after the process ended
         proxy.get_experiment("0")
+
+
+def test_ctrl_c_at_the_terminal_stops_the_run_resumably_and_ends_the_store_process(
+    tmp_path: Path, data_root: Path
+) -> None:
+    """A terminal's Ctrl-C reaches the command's whole process group, the store process too."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "FIELDLAB_DATA": str(data_root), "PYTHONPATH": str(repo)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    argv = ["train", "--dataset", "egnn-charged-3d-mini", "--model", "egnn", "--epochs", "500"]
+    argv += ["--hidden", "16", "--set", "max_train=40", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from fieldlab.cli import main; main()", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    deadline = time.monotonic() + 180
+    while not list(tmp_path.glob("mlflow/**/last.pt")):  # training, an epoch checkpointed
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "no epoch was checkpointed in 3 minutes"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, err[-2000:]
+    found = re.search(r"fieldlab train --resume ([0-9a-f]{32})", out)
+    assert found is not None, out
+    client = MlflowClient(_uri(tmp_path))
+    run = client.get_run(found.group(1))
+    assert run.info.status == "KILLED"
+    assert run.data.tags["fieldlab.state"] == "interrupted"
+    assert len(client.get_metric_history(run.info.run_id, "val_mse")) >= 1
+    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "a process of the command outlived it"
