@@ -52,8 +52,8 @@ def train_command(
     Any other setting goes in --set KEY=VALUE, e.g. --set schedule=constant, or, for one kind of
     data, --set particles.rollout_steps=4.
     """
-    from fieldlab.training.store import default_tracking_uri
-    from fieldlab.training.store_process import StoreProcess, routed, sqlite_path
+    from fieldlab.training.store import default_tracking_uri, sqlite_path
+    from fieldlab.training.store_process import StoreProcess, routed
 
     uri = tracking_uri or default_tracking_uri()
     # a SQLite store opens in a process of its own while torch imports and the data loads
@@ -188,7 +188,7 @@ def ui_command(
     """Start the MLflow UI on the runs' store (http://127.0.0.1:PORT): --backend-store-uri, else
     $MLFLOW_TRACKING_URI, else the local mlflow/mlflow.db, and print a link straight to the runs
     table of the experiment. A tracking server has its own UI: the link into it is printed."""
-    from fieldlab.training.store import DEFAULT_ARTIFACTS, DEFAULT_STORE
+    from fieldlab.training.store import DEFAULT_ARTIFACTS, DEFAULT_STORE, sqlite_path
     from fieldlab.training.tracking import runs_table_url
 
     tracked = os.environ.get("MLFLOW_TRACKING_URI")
@@ -207,7 +207,8 @@ def ui_command(
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    exists = not store.startswith("sqlite:///") or Path(store.removeprefix("sqlite:///")).is_file()
+    database = sqlite_path(store)
+    exists = database is None or database.is_file()
     url = runs_table_url(base, _experiment_id(store, experiment) if exists else None)
     typer.echo(f"MLflow UI on {store} (Ctrl-C stops it); the runs of {experiment!r}:")
     typer.echo(url)

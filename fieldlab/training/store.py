@@ -21,8 +21,14 @@ def default_tracking_uri() -> str:
     return f"sqlite:///{DEFAULT_STORE.resolve()}"
 
 
-def local_artifact_root(uri: str) -> str | None:
-    """Artifacts beside a SQLite store (``<dir>/artifacts``) as a URI; None for other stores."""
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, resolved; None for other stores."""
     if not uri.startswith("sqlite:///"):
         return None
-    return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+    return Path(uri.removeprefix("sqlite:///")).resolve()
+
+
+def local_artifact_root(uri: str) -> str | None:
+    """Artifacts beside a SQLite store (``<dir>/artifacts``) as a URI; None for other stores."""
+    path = sqlite_path(uri)
+    return None if path is None else (path.parent / "artifacts").as_uri()

@@ -29,17 +29,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
+from fieldlab.training.store import sqlite_path
+
 PROTOCOL = pickle.HIGHEST_PROTOCOL
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI, resolved; None for other stores."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///")).resolve()
 
 
 class StoreProcess:

@@ -51,7 +51,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 import mlflow
 from fieldlab.catalog import load_card, locate
 from fieldlab.training.problem import Scores
-from fieldlab.training.store import default_tracking_uri, local_artifact_root
+from fieldlab.training.store import default_tracking_uri, local_artifact_root, sqlite_path
 
 SERVED_MODEL_CODE = Path(__file__).with_name("served_model.py")
 
@@ -93,8 +93,8 @@ def configure(tracking_uri: str | None = None, experiment: str = "fieldlab") -> 
     """Point MLflow at ``tracking_uri`` (default: :func:`default_tracking_uri`) and make sure
     ``experiment`` exists; return the URI in use."""
     uri = tracking_uri or default_tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if (database := sqlite_path(uri)) is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     if os.environ.get("MLFLOW_RUN_ID"):  # inside `mlflow run`: the run exists already
         return uri
