@@ -12,16 +12,21 @@ import torch
 
 from fieldlab.models.enf import ENFForecaster, ENFOptions, UnknownDomainError
 from fieldlab.models.enf.graph import latent_graph, latent_query_graph, query_index
+from fieldlab.models.enf.latents import Latents
 
 TIMES = torch.tensor([0.0, 0.3, 0.7], dtype=torch.float64)
+SYMMETRY_CASES = [(True, 0), (False, 0), (True, 4)]
+"""(equivariant, nearest): the model, its ablation, and the model attending to 4 of 9 latents."""
 
 
-def _model(domain: str, extent: float, equivariant: bool = True) -> ENFForecaster:
+def _model(domain: str, extent: float, equivariant: bool = True, nearest: int = 0) -> ENFForecaster:
     """A small float64 model with weights moved off their initial values (the ODE's read-outs
     start at zero, which would make its flow trivially equivariant); the pose read-out is
-    scaled up so that poses move by about a tenth of their spacing over the time grid."""
+    scaled up so that poses move by about a tenth of their spacing over the time grid.
+    ``nearest``: latents each query attends to (0: all 9)."""
     torch.manual_seed(0)
-    model = ENFForecaster(domain, extent, 2, ENFOptions.small(equivariant=equivariant)).double()
+    options = ENFOptions.small(equivariant=equivariant, nearest=nearest)
+    model = ENFForecaster(domain, extent, 2, options).double()
     with torch.no_grad():
         for p in model.ode.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -51,12 +56,14 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max())
 
 
-@pytest.mark.parametrize("equivariant", [True, False])
-def test_on_the_torus_a_shift_by_whole_grid_cells_shifts_the_forecast(equivariant: bool) -> None:
+@pytest.mark.parametrize(("equivariant", "nearest"), SYMMETRY_CASES)
+def test_on_the_torus_a_shift_by_whole_grid_cells_shifts_the_forecast(
+    equivariant: bool, nearest: int
+) -> None:
     n = 12
     coords = _grid(n, 1.0)
     values = _smooth_fields(coords, 2, 1.0, seed=1)
-    model = _model("torus", 1.0, equivariant)
+    model = _model("torus", 1.0, equivariant, nearest)
     shift = (3, 5)  # cells along (y, x)
 
     def roll(f: torch.Tensor) -> torch.Tensor:
@@ -73,15 +80,15 @@ def test_on_the_torus_a_shift_by_whole_grid_cells_shifts_the_forecast(equivarian
         assert error > 1e-3, error
 
 
-@pytest.mark.parametrize("equivariant", [True, False])
+@pytest.mark.parametrize(("equivariant", "nearest"), SYMMETRY_CASES)
 def test_on_the_plane_translating_observations_and_queries_leaves_the_forecast(
-    equivariant: bool,
+    equivariant: bool, nearest: int
 ) -> None:
     coords = _grid(10, 6.0, origin=-3.0)
     values = _smooth_fields(coords, 2, 6.0, seed=2) * (-(coords**2).sum(-1, keepdim=True) / 4).exp()
     queries = torch.rand(30, 2, generator=torch.Generator().manual_seed(0)).double() * 6 - 3
     t = torch.tensor([1.3, -0.7], dtype=torch.float64)
-    model = _model("plane", 6.0, equivariant)
+    model = _model("plane", 6.0, equivariant, nearest)
     with torch.no_grad():
         base = model.forecast(coords, values, TIMES, queries)
         moved = model.forecast(coords + t, values, TIMES, queries + t)
@@ -105,16 +112,16 @@ def _sphere_points(n: int, seed: int) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True)
 
 
-@pytest.mark.parametrize("equivariant", [True, False])
+@pytest.mark.parametrize(("equivariant", "nearest"), SYMMETRY_CASES)
 def test_on_the_sphere_rotating_observations_and_queries_leaves_decoded_and_forecast_values(
-    equivariant: bool,
+    equivariant: bool, nearest: int
 ) -> None:
     coords, queries = _sphere_points(200, 0), _sphere_points(40, 1)
     gen = torch.Generator().manual_seed(3)
     w = torch.randn(2, 3, 2, generator=gen).double()
     values = torch.tanh(coords @ w) + 0.5 * (coords[:, :1] * coords[:, 1:2]) ** 2
     r = _random_rotation(4)
-    model = _model("sphere", 1.0, equivariant)
+    model = _model("sphere", 1.0, equivariant, nearest)
     with torch.no_grad():
         base = model.decode(model.fit_latents(coords, values), queries)
         moved = model.decode(model.fit_latents(coords @ r.T, values), queries @ r.T)
@@ -304,6 +311,37 @@ def test_the_decoder_graph_is_a_dgl_bipartite_graph_grouped_by_query() -> None:
     lg = latent_graph(4)
     assert lg.num_edges() == 12
     assert not (lg.edges()[0] == lg.edges()[1]).any()
+
+
+@pytest.mark.parametrize(("domain", "extent"), [("plane", 6.0), ("sphere", 1.0)])
+def test_nearest_latents_decode_as_the_full_decoder_on_each_querys_nearest_latents(
+    domain: str, extent: float
+) -> None:
+    """Attending to the k nearest of N latents is, query by query, the complete decoder given
+    only those k latents, found here by brute-force Euclidean (chordal on the sphere) distance,
+    an order the domain's d^2 shares; and with k = N nothing changes."""
+    k, n = 5, 16
+    gen = torch.Generator().manual_seed(7)
+    if domain == "sphere":
+        poses, queries = _sphere_points(2 * n, 5).view(2, n, 3), _sphere_points(12, 6)
+    else:
+        poses = 6 * torch.rand(2, n, 2, generator=gen, dtype=torch.float64) - 3
+        queries = 6 * torch.rand(12, 2, generator=gen, dtype=torch.float64) - 3
+    z = Latents(poses, torch.randn(2, n, 16, generator=gen, dtype=torch.float64))
+    torch.manual_seed(0)
+    near = ENFForecaster(domain, extent, 2, ENFOptions.small(n_latents=n, nearest=k)).double()
+    full = copy.deepcopy(near)
+    full.decoder.nearest = 0
+    with torch.no_grad():
+        out = near.decode(z, queries)
+        for b in range(2):
+            for q in range(len(queries)):
+                mine = (poses[b] - queries[q]).norm(dim=-1).argsort()[:k]
+                alone = Latents(poses[b : b + 1, mine], z.contexts[b : b + 1, mine])
+                torch.testing.assert_close(out[b, q], full.decode(alone, queries[q : q + 1])[0, 0])
+        assert _rel(out, full.decode(z, queries)) > 1e-3  # the other latents did matter
+        near.decoder.nearest = n
+        torch.testing.assert_close(near.decode(z, queries), full.decode(z, queries))
 
 
 def test_user_errors_name_the_input_and_the_fix() -> None:

@@ -24,6 +24,15 @@ window stays, so the comparison isolates the bi-invariants.
 
 Computation runs on the bipartite latent-to-query graph's index tensors
 (:func:`~fieldlab.models.enf.graph.query_index`), viewed densely per query.
+
+**Nearest latents.** With ``nearest`` :math:`k < N`, each query attends only to its :math:`k`
+nearest latents by :math:`d^2(x, p_i)` (the softmax and the sum run over those), as in the
+authors' own implementation: the cost of a query is then :math:`O(k)`, not :math:`O(N)`, so a
+field can have many latents. The graph is then a sub-graph of the complete bipartite one, chosen
+per field (:func:`~fieldlab.models.enf.graph.nearest_latents`). Distances are invariant, so the
+selection commutes with the group too; the decoded field jumps where a query's :math:`k`-th and
+:math:`(k+1)`-th latents swap, by at most the window's weight at that distance.
+
 Shapes: latents ``(B, N, ·)``, ``coords (Q, D)`` -> ``(B, Q, C)``.
 """
 
@@ -36,7 +45,7 @@ from torch import nn
 
 from fieldlab.models.enf.embedding import FourierEmbedding
 from fieldlab.models.enf.geometry import Geometry
-from fieldlab.models.enf.graph import EdgeIndex, query_index
+from fieldlab.models.enf.graph import EdgeIndex, gather_latents, nearest_latents, query_index
 from fieldlab.models.enf.latents import Latents
 
 
@@ -64,12 +73,13 @@ class CrossAttentionDecoder(nn.Module):
         window: float,
         equivariant: bool = True,
         seed: int = 0,
+        nearest: int = 0,
     ) -> None:
         super().__init__()
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
         self.geometry, self.scale, self.window = geometry, scale, window
-        self.heads, self.equivariant = heads, equivariant
+        self.heads, self.equivariant, self.nearest = heads, equivariant, nearest
         pair_dim = geometry.invariant_dim if equivariant else 2 * geometry.absolute_dim
         self.embed = FourierEmbedding(pair_dim, n_fourier, sigma, hidden, seed)
         self.query = nn.Linear(hidden, hidden)
@@ -82,20 +92,29 @@ class CrossAttentionDecoder(nn.Module):
         self, latents: Latents, coords: torch.Tensor, index: EdgeIndex | None = None
     ) -> torch.Tensor:
         b, n = latents.batch, latents.n_latents
-        index = index or query_index(n, coords.shape[0], coords.device)
-        x = coords.index_select(0, index.dst)  # (E, D)
-        p = latents.poses.index_select(1, index.src)  # (B, E, D)
-        e = self.embed(pair_features(self.geometry, x, p, self.scale, self.equivariant))
         c = latents.contexts
+        if 0 < self.nearest < n:
+            src = nearest_latents(self.geometry, latents.poses, coords, self.nearest)
+            x = coords[:, None]  # (Q, 1, D)
+            p, keys, values = (
+                gather_latents(t, src) for t in (latents.poses, self.key(c), self.value(c))
+            )
+        else:
+            index = index or query_index(n, coords.shape[0], coords.device)
+            x = coords.index_select(0, index.dst).view(index.n_dst, index.degree, -1)
+            p, keys, values = (
+                index.dense(t.index_select(1, index.src))
+                for t in (latents.poses, self.key(c), self.value(c))
+            )  # (B, Q, N, ·)
+        e = self.embed(pair_features(self.geometry, x, p, self.scale, self.equivariant))
         hidden = e.shape[-1]
         dh = hidden // self.heads
-        q = index.dense(self.query(e)).unflatten(-1, (self.heads, dh))  # (B, Q, N, h, dh)
-        k = index.dense(self.key(c).index_select(1, index.src)).unflatten(-1, (self.heads, dh))
-        window = index.dense(self.geometry.sq_distance(x, p)) / (2 * self.window**2)
+        q = self.query(e).unflatten(-1, (self.heads, dh))  # (B, Q, K, h, dh)
+        k = keys.unflatten(-1, (self.heads, dh))
+        window = self.geometry.sq_distance(x, p) / (2 * self.window**2)
         logits = (q * k).sum(-1) / math.sqrt(dh) - window[..., None]
         alpha = logits.softmax(dim=2)  # over the latents of each query
         gain, shift = self.film(e).chunk(2, dim=-1)
-        v = self.value(c).index_select(1, index.src) * (1 + gain) + shift
-        v = index.dense(v).unflatten(-1, (self.heads, dh))
-        h = (alpha[..., None] * v).sum(2).reshape(b, index.n_dst, hidden)
+        v = (values * (1 + gain) + shift).unflatten(-1, (self.heads, dh))
+        h = (alpha[..., None] * v).sum(2).reshape(b, coords.shape[0], hidden)
         return self.out(h)

@@ -93,6 +93,7 @@ class ENFForecaster(nn.Module):
             opts.window * scale,
             opts.equivariant,
             seed,
+            opts.nearest,
         )
         self.init = MetaLearnedFit(
             geom,

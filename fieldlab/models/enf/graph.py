@@ -27,6 +27,8 @@ import torch
 if TYPE_CHECKING:  # DGL loads when a graph is first built, not when the package is imported
     import dgl
 
+    from fieldlab.models.enf.geometry import Geometry
+
 
 @dataclass(frozen=True)
 class EdgeIndex:
@@ -98,3 +100,25 @@ def query_index(n_latents: int, n_queries: int, device: torch.device) -> EdgeInd
 def latent_index(n_latents: int, device: torch.device) -> EdgeIndex:
     """The cached :class:`EdgeIndex` of :func:`latent_graph` on ``device``."""
     return _cached("latent", n_latents, 0, str(device))
+
+
+def nearest_latents(
+    geometry: Geometry, poses: torch.Tensor, coords: torch.Tensor, k: int
+) -> torch.Tensor:
+    r"""The ``k`` latents nearest each query, by the domain's :math:`d^2(x, p_i)`: ``(B, Q, k)``.
+
+    Each row lists the sources of one query's ``k`` incoming edges in the sub-graph of
+    :func:`latent_query_graph` that the decoder uses with ``nearest`` set; it is chosen per
+    field, so it is an index tensor, not a cached graph. The choice carries no gradient;
+    a tie for the ``k``-th place is broken arbitrarily. ``poses (B, N, D)``, ``coords (Q, D)``.
+    """
+    with torch.no_grad():
+        d2 = geometry.sq_distance(coords[None, :, None], poses[:, None])  # (B, Q, N)
+        return d2.topk(k, dim=-1, largest=False, sorted=False).indices
+
+
+def gather_latents(per_latent: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    """Per-latent features ``(B, N, F)`` on the edges ``src (B, Q, k)``: ``(B, Q, k, F)``."""
+    b, q, k = src.shape
+    flat = src.reshape(b, q * k, 1).expand(-1, -1, per_latent.shape[-1])
+    return per_latent.gather(1, flat).view(b, q, k, -1)

@@ -30,6 +30,9 @@ class ENFOptions(BaseModel):
     first_order: bool = Field(False, description="first-order meta-gradients (FOMAML)")
     ode_layers: int = Field(3, ge=1, description="message-passing layers of the latent ODE")
     ode_substeps: int = Field(2, ge=1, description="RK4 steps per interval of the time grid")
+    nearest: int = Field(
+        0, ge=0, description="latents each query attends to, the nearest ones (0: all of them)"
+    )
     query_chunk: int = Field(4096, ge=1, description="queries decoded at once")
     equivariant: bool = Field(
         True, description="bi-invariants (True) or absolute positions (the DINo-style ablation)"
